@@ -1,0 +1,1 @@
+"""The one place that decides who may read or change what."""

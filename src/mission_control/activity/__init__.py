@@ -1,0 +1,1 @@
+"""The append-only activity log: every lifecycle step, failure and decision."""

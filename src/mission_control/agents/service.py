@@ -1,0 +1,60 @@
+"""Agent-facing rules: who the calling agent is, and its check-in heartbeat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mission_control.activity import service as activity
+from mission_control.agents.models import Agent, AgentStatus
+from mission_control.boards import repository as boards
+from mission_control.boards.models import Board
+from mission_control.core.clock import utcnow
+from mission_control.core.errors import Forbidden
+from mission_control.gateways.models import Gateway
+
+# Statuses only Mission Control's own flows may set; a check-in cannot claim them (§11.26).
+RESERVED_STATUSES = frozenset({AgentStatus.UPDATING, AgentStatus.DELETING, AgentStatus.PROVISIONING})
+
+
+@dataclass(frozen=True, slots=True)
+class AgentIdentity:
+    agent: Agent
+    board: Board | None
+    gateway: Gateway
+
+    @property
+    def kind(self) -> str:
+        if self.agent.board_id is None:
+            return "gateway_main"
+        return "board_lead" if self.agent.is_board_lead else "board_worker"
+
+
+async def identify(session: AsyncSession, agent: Agent) -> AgentIdentity:
+    gateway = await session.get(Gateway, agent.gateway_id)
+    if gateway is None:
+        raise Forbidden("This agent's gateway no longer exists.")
+    board = await boards.get(session, agent.board_id) if agent.board_id else None
+    return AgentIdentity(agent=agent, board=board, gateway=gateway)
+
+
+async def check_in(session: AsyncSession, agent: Agent, status: str | None) -> AgentIdentity:
+    """The agent reports it is alive: online (or the status it names) and seen now."""
+    identity = await identify(session, agent)
+    now = utcnow()
+    agent.status = status or AgentStatus.ONLINE
+    agent.last_seen_at = now
+    agent.checkin_deadline_at = None
+    agent.wake_attempts = 0
+    activity.record(
+        session,
+        "agent.heartbeat",
+        f"Heartbeat received from {agent.name}.",
+        organization_id=identity.gateway.organization_id,
+        board_id=agent.board_id,
+        agent_id=agent.id,
+        actor_agent_id=agent.id,
+    )
+    await session.flush()
+    return identity

@@ -1,0 +1,116 @@
+"""FastAPI app factory and lifespan: wires settings, database, secrets and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from mission_control import __version__
+from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.boards.router import router as boards_router
+from mission_control.core import migrations
+from mission_control.core.auth import RuntimeDep
+from mission_control.core.db import Database
+from mission_control.core.http_errors import error_body, install_error_handlers
+from mission_control.core.logging import configure_logging, get_logger
+from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import SecretBox
+from mission_control.gateways.router import router as gateways_router
+from mission_control.organizations.router import router as organizations_router
+from mission_control.settings import Settings
+
+log = get_logger("mission_control.app")
+
+API_PREFIX = "/api/v1"
+
+
+def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
+    """Everything the app needs, validated up front so a bad setting fails at start-up."""
+    operator_token = settings.operator_token()
+    if settings.secret_key is not None:
+        secrets = SecretBox(settings.secret_key.get_secret_value())
+    else:
+        secrets = SecretBox.from_key_file(settings.data_dir / "secret.key")
+    return Runtime(
+        settings=settings,
+        database=database or Database(settings.resolved_database_url, echo=settings.db_echo),
+        secrets=secrets,
+        operator_token=operator_token,
+    )
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @router.get("/readyz", response_model=None)
+    async def readyz(runtime: RuntimeDep) -> Any:
+        """Readiness: the database answers and its schema is current."""
+        try:
+            await runtime.database.ping()
+            current = await migrations.current_revision(runtime.database.engine)
+        except Exception as error:  # any failure means "not ready"; say why
+            log.warning("readiness_failed", error=str(error))
+            return JSONResponse(
+                error_body("not_ready", f"Database unreachable: {error.__class__.__name__}."),
+                status_code=503,
+            )
+        head = migrations.head_revision()
+        if current != head:
+            return JSONResponse(
+                error_body(
+                    "not_ready",
+                    f"Database schema is at {current or 'nothing'}, code expects {head}; "
+                    "run `missionctl db upgrade`.",
+                ),
+                status_code=503,
+            )
+        return {"status": "ready", "database": runtime.database.dialect, "schema": current}
+
+    @router.get("/metrics")
+    async def metrics(runtime: RuntimeDep) -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    if runtime is None:
+        runtime = build_runtime(settings or Settings())
+    configure_logging(runtime.settings.log_level, runtime.settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("startup", version=__version__, database=runtime.database.dialect)
+        try:
+            yield
+        finally:
+            await runtime.database.dispose()
+            log.info("shutdown")
+
+    app = FastAPI(
+        title="Mission Control",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
+    app.include_router(_ops_router())
+    for router in (organizations_router, gateways_router, boards_router, agent_api_router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

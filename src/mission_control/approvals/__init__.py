@@ -1,0 +1,1 @@
+"""Approvals that gate risky work until a user resolves them."""

@@ -1,0 +1,1 @@
+"""Boards and board groups: the units of work agents are attached to."""

@@ -1,0 +1,112 @@
+"""`missionctl`: serve the app and manage the database."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+
+from mission_control.settings import Settings, SettingsError
+
+app = typer.Typer(help="Mission Control: a control plane for agents on OpenClaw gateways.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+TOKEN_FILE = "operator-token"
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        typer.secho(f"Invalid settings: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+
+
+def _token_from_data_dir(data_dir: Path) -> tuple[str, Path, bool]:
+    """The operator token kept in the data dir, created (mode 0600) on first run."""
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip(), path, False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="utf-8")
+    return token, path, True
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    migrate: Annotated[
+        bool, typer.Option(help="Upgrade the database schema before serving.")
+    ] = True,
+) -> None:
+    """Serve the API (and apply pending migrations first)."""
+    import uvicorn
+
+    from mission_control.app import create_app
+    from mission_control.core import migrations
+
+    settings = _load_settings()
+    if settings.auth_token is None:
+        token, path, created = _token_from_data_dir(settings.data_dir)
+        settings = settings.model_copy(update={"auth_token": SecretStr(token)})
+        verb = "Created" if created else "Using"
+        typer.echo(f"{verb} the operator token in {path} (set MC_AUTH_TOKEN to use your own).")
+    try:
+        settings.operator_token()
+    except SettingsError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+    if migrate:
+        migrations.upgrade(settings.resolved_database_url)
+    typer.echo(f"Mission Control on http://{host}:{port} (database: {_safe_url(settings)})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from mission_control.core import migrations
+
+    settings = _load_settings()
+    migrations.upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"Database {_safe_url(settings)} upgraded to {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at, and the newest one."""
+    from mission_control.core import migrations
+    from mission_control.core.db import Database
+
+    settings = _load_settings()
+
+    async def read() -> str | None:
+        database = Database(settings.resolved_database_url)
+        try:
+            return await migrations.current_revision(database.engine)
+        finally:
+            await database.dispose()
+
+    current = asyncio.run(read())
+    head = migrations.head_revision()
+    state = "up to date" if current == head else "run `missionctl db upgrade`"
+    typer.echo(f"current: {current or 'none'}\nhead: {head}\n{state}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: database, errors, auth, security, logging, metrics, clock."""

@@ -1,0 +1,121 @@
+"""Request authentication: the operator bearer token and agent tokens (FastAPI dependencies)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from mission_control.agents import repository as agents
+from mission_control.agents.models import Agent
+from mission_control.core.clock import utcnow
+from mission_control.core.errors import Forbidden, InvalidInput, Unauthorized
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import token_id_of
+from mission_control.organizations.service import UserContext, ensure_local_owner, user_context
+
+AGENT_TOKEN_HEADER = "x-agent-token"
+ORGANIZATION_HEADER = "x-organization-id"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint succeeds, else rolled back."""
+    async with runtime.database.unit_of_work() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(db_session, scope="function")]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _organization_id(request: Request) -> uuid.UUID | None:
+    raw = request.headers.get(ORGANIZATION_HEADER)
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as error:
+        raise InvalidInput(
+            f"The {ORGANIZATION_HEADER} header must be an organisation id (UUID).",
+            details=[{"field": ORGANIZATION_HEADER, "location": "header", "message": "not a UUID"}],
+        ) from error
+
+
+async def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> UserContext:
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("Send the operator token as 'Authorization: Bearer <token>'.")
+    if token_id_of(token) is not None:
+        raise Forbidden("This endpoint is for operators; agents use the /api/v1/agent/ endpoints.")
+    if not hmac.compare_digest(token.encode("utf-8"), runtime.operator_token.encode("utf-8")):
+        raise Unauthorized("The operator token is not valid.")
+    user = await ensure_local_owner(session)
+    return await user_context(session, user, _organization_id(request))
+
+
+UserDep = Annotated[UserContext, Depends(current_user)]
+
+
+def _agent_token(request: Request) -> str | None:
+    header = request.headers.get(AGENT_TOKEN_HEADER)
+    if header and header.strip():
+        return header.strip()
+    return _bearer(request)
+
+
+async def current_agent(request: Request, session: SessionDep, runtime: RuntimeDep) -> Agent:
+    token = _agent_token(request)
+    if token is None:
+        raise Unauthorized(
+            "Send the agent token in 'X-Agent-Token: <token>' or 'Authorization: Bearer <token>'."
+        )
+    token_id = token_id_of(token)
+    agent = await agents.by_token_id(session, token_id) if token_id else None
+    if (
+        agent is None
+        or agent.agent_token_hash is None
+        or not runtime.token_cache.verify(token, agent.agent_token_hash)
+    ):
+        raise Unauthorized(
+            "The agent token is not valid (it may have been rotated); use the token in your "
+            "workspace files."
+        )
+    await _note_seen(session, agent, runtime.settings.agent_last_seen_interval_seconds)
+    return agent
+
+
+async def _note_seen(session: AsyncSession, agent: Agent, interval_seconds: float) -> None:
+    now = utcnow()
+    if agent.last_seen_at is not None and now - agent.last_seen_at < timedelta(
+        seconds=interval_seconds
+    ):
+        return
+    await agents.touch_last_seen(
+        session, agent.id, now, older_than=now - timedelta(seconds=interval_seconds)
+    )
+    # Already written by the UPDATE above; keep the ORM from writing it again.
+    set_committed_value(agent, "last_seen_at", now)
+
+
+AgentDep = Annotated[Agent, Depends(current_agent)]

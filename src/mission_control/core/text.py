@@ -1,0 +1,22 @@
+"""Deterministic text keys: slugs and durations."""
+
+from __future__ import annotations
+
+import re
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+DURATION_PATTERN = r"^\d+[smhd]$"
+_DURATION = re.compile(DURATION_PATTERN)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def slugify(text: str) -> str:
+    """Lowercase, runs of other characters become one '-'; may be empty (never random)."""
+    return _NON_SLUG.sub("-", text.lower()).strip("-")
+
+
+def duration_seconds(text: str) -> int:
+    """'10m' -> 600. Raises ValueError for anything not matching ^\\d+[smhd]$."""
+    if not _DURATION.match(text):
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 1h or 1d")
+    return int(text[:-1]) * _UNIT_SECONDS[text[-1]]

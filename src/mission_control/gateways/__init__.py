@@ -1,0 +1,1 @@
+"""OpenClaw gateways registered by an organisation."""

@@ -1,0 +1,1 @@
+"""Board and group memory: durable notes and the human-agent chat channel."""

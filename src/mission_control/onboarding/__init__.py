@@ -1,0 +1,1 @@
+"""Board onboarding: the gateway-main agent interviews the user about the board's goal."""

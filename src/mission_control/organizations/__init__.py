@@ -1,0 +1,1 @@
+"""Organisations, memberships, board grants and invites: who may see and change what."""

@@ -1,0 +1,119 @@
+"""Mission Control's settings: the one place that reads the environment (prefix ``MC_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_OPERATOR_TOKEN_LENGTH = 50
+
+# Fragments that betray a token copied from an example instead of generated.
+_PLACEHOLDER_MARKERS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "your-token",
+    "your_token",
+    "example",
+    "replace-me",
+    "replaceme",
+    "secret-token",
+)
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "mission-control"
+
+
+class SettingsError(ValueError):
+    """A setting has a value Mission Control refuses to run with."""
+
+
+class Settings(BaseSettings):
+    """Every setting Mission Control reads, from ``MC_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MC_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: an SQLite file in the data directory.",
+    )
+    auth_mode: Literal["local"] = "local"
+    auth_token: SecretStr | None = Field(
+        default=None, description="Operator bearer token (local auth mode), >= 50 characters."
+    )
+    base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8000"),
+        description="The URL agents use to reach Mission Control's agent API.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key that encrypts stored gateway secrets; default: a key file "
+        "generated in the data directory.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    agent_last_seen_interval_seconds: float = Field(default=30.0, ge=0)
+    db_echo: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        # Accept the URLs operators already have and pick the async driver for them.
+        for plain, async_form in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return async_form + value[len(plain) :]
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'mission-control.db'}"
+
+    @property
+    def agent_base_url(self) -> str:
+        return str(self.base_url).rstrip("/")
+
+    def operator_token(self) -> str:
+        """The operator token, validated; raises SettingsError with what to do."""
+        if self.auth_token is None:
+            raise SettingsError(
+                "MC_AUTH_TOKEN is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+                "or run `missionctl serve`, which creates one in the data directory."
+            )
+        return validate_operator_token(self.auth_token.get_secret_value())
+
+
+def validate_operator_token(token: str) -> str:
+    token = token.strip()
+    if len(token) < MIN_OPERATOR_TOKEN_LENGTH:
+        raise SettingsError(
+            f"MC_AUTH_TOKEN is {len(token)} characters long; it must be at least "
+            f"{MIN_OPERATOR_TOKEN_LENGTH} random characters."
+        )
+    lowered = token.lower()
+    if any(marker in lowered for marker in _PLACEHOLDER_MARKERS) or len(set(token)) < 10:
+        raise SettingsError(
+            "MC_AUTH_TOKEN looks like a placeholder; set it to a randomly generated value."
+        )
+    return token

@@ -1,0 +1,1 @@
+"""Tasks on boards: status flow, dependencies, comments, tags and custom fields."""

@@ -1,0 +1,1 @@
+"""People who operate Mission Control."""
