@@ -14,6 +14,7 @@ from mission_control import __version__
 from mission_control.agents.agent_router import router as agent_api_router
 from mission_control.boards.router import router as boards_router
 from mission_control.core import migrations
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
 from mission_control.core.http_errors import error_body, install_error_handlers
@@ -26,8 +27,6 @@ from mission_control.organizations.router import router as organizations_router
 from mission_control.settings import Settings
 
 log = get_logger("mission_control.app")
-
-API_PREFIX = "/api/v1"
 
 
 def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
@@ -112,5 +111,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     app.include_router(_ops_router())
     for router in (organizations_router, gateways_router, boards_router, agent_api_router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router)
     return app

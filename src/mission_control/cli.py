@@ -12,8 +12,11 @@ from pydantic import SecretStr
 
 from mission_control.settings import Settings, SettingsError
 
-app = typer.Typer(help="Mission Control: a control plane for agents on OpenClaw gateways.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Mission Control: a control plane for agents on OpenClaw gateways.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

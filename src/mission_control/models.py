@@ -24,7 +24,7 @@ from mission_control.tasks.models import (
     TaskDependency,
     TaskTag,
 )
-from mission_control.users.models import User
+from mission_control.users.models import User, UserToken
 from mission_control.webhooks.models import BoardWebhook, BoardWebhookPayload
 
 __all__ = [
@@ -54,4 +54,5 @@ __all__ = [
     "TaskDependency",
     "TaskTag",
     "User",
+    "UserToken",
 ]

@@ -28,15 +28,11 @@ class ActivityEvent(Base):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE")
     )
-    board_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("boards.id", ondelete="SET NULL")
-    )
+    board_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("boards.id", ondelete="SET NULL"))
     task_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tasks.id", ondelete="SET NULL"), index=True
     )
-    agent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agents.id", ondelete="SET NULL")
-    )
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     event_type: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text)
     # "user", "agent" or "system".

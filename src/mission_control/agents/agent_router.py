@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from fastapi import APIRouter
 
 from mission_control.agents import service
@@ -13,11 +15,12 @@ from mission_control.agents.schemas import (
     GatewayRef,
 )
 from mission_control.agents.service import AgentIdentity
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import AgentDep, SessionDep
 
-router = APIRouter(prefix="/agent")
+router = APIRouter(prefix=f"{API_PREFIX}/agent")
 
-ALL_AGENT_KINDS = ["agent-lead", "agent-worker", "agent-main"]
+ALL_AGENT_KINDS: list[str | Enum] = ["agent-lead", "agent-worker", "agent-main"]
 
 
 def _who_am_i(identity: AgentIdentity) -> AgentWhoAmI:
@@ -26,7 +29,7 @@ def _who_am_i(identity: AgentIdentity) -> AgentWhoAmI:
         agent=AgentSelf(
             id=agent.id,
             name=agent.name,
-            kind=identity.kind,  # type: ignore[arg-type]
+            kind=identity.kind,
             status=agent.status,
             is_board_lead=agent.is_board_lead,
             is_gateway_main=agent.is_gateway_main,

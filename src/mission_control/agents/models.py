@@ -59,18 +59,14 @@ class Agent(UUIDPrimaryKey, Timestamps, Base):
             sqlite_where=text("board_id IS NOT NULL"),
         ),
         UniqueConstraint("gateway_id", "openclaw_session_id"),
-        CheckConstraint(
-            "NOT is_board_lead OR board_id IS NOT NULL", name="lead_has_board"
-        ),
+        CheckConstraint("NOT is_board_lead OR board_id IS NOT NULL", name="lead_has_board"),
         CheckConstraint("wake_attempts >= 0", name="wake_attempts_not_negative"),
         Index("ix_agents_board_id_created_at", "board_id", "created_at"),
         Index("ix_agents_gateway_id_created_at", "gateway_id", "created_at"),
     )
 
     # Null board => the gateway-main agent of its gateway.
-    board_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("boards.id", ondelete="RESTRICT")
-    )
+    board_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("boards.id", ondelete="RESTRICT"))
     gateway_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gateways.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(String(200))
     # lower(trim(name)): the collision key, so the database enforces name uniqueness.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,9 @@ from mission_control.core.errors import Forbidden
 from mission_control.gateways.models import Gateway
 
 # Statuses only Mission Control's own flows may set; a check-in cannot claim them (§11.26).
-RESERVED_STATUSES = frozenset({AgentStatus.UPDATING, AgentStatus.DELETING, AgentStatus.PROVISIONING})
+RESERVED_STATUSES = frozenset(
+    {AgentStatus.UPDATING, AgentStatus.DELETING, AgentStatus.PROVISIONING}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,7 @@ class AgentIdentity:
     gateway: Gateway
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Literal["board_lead", "board_worker", "gateway_main"]:
         if self.agent.board_id is None:
             return "gateway_main"
         return "board_lead" if self.agent.is_board_lead else "board_worker"

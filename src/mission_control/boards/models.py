@@ -69,9 +69,7 @@ class Board(UUIDPrimaryKey, Timestamps, Base):
     require_approval_for_done: Mapped[bool] = mapped_column(Boolean, default=True)
     require_review_before_done: Mapped[bool] = mapped_column(Boolean, default=False)
     comment_required_for_review: Mapped[bool] = mapped_column(Boolean, default=False)
-    block_status_changes_with_pending_approval: Mapped[bool] = mapped_column(
-        Boolean, default=False
-    )
+    block_status_changes_with_pending_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     only_lead_can_change_status: Mapped[bool] = mapped_column(Boolean, default=False)
     max_agents: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, status
 
 from mission_control.boards import service
 from mission_control.boards.schemas import BoardCreate, BoardRead, BoardUpdate
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 
-router = APIRouter(prefix="/boards", tags=["boards"])
+router = APIRouter(prefix=f"{API_PREFIX}/boards", tags=["boards"])
 
 
 @router.get("", response_model=Page[BoardRead])

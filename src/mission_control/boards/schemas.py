@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -34,7 +35,7 @@ class HeartbeatPolicy(BaseModel):
     @classmethod
     def _increasing(cls, ladder: list[str]) -> list[str]:
         seconds = [duration_seconds(step) for step in ladder]
-        if any(later <= earlier for earlier, later in zip(seconds, seconds[1:], strict=False)):
+        if any(later <= earlier for earlier, later in pairwise(seconds)):
             raise ValueError("ladder steps must be strictly increasing, e.g. 10m, 30m, 1h")
         return ladder
 

@@ -35,7 +35,9 @@ def policy_of(board: Board) -> HeartbeatPolicy:
 
 
 def to_read(board: Board) -> BoardRead:
-    fields = {name: getattr(board, name) for name in BoardRead.model_fields if name != "heartbeat_policy"}
+    fields = {
+        name: getattr(board, name) for name in BoardRead.model_fields if name != "heartbeat_policy"
+    }
     return BoardRead(**fields, heartbeat_policy=policy_of(board))
 
 
@@ -57,10 +59,16 @@ async def _check_references(
 ) -> None:
     org_id = context.organization.id
     gateway_id = values.get("gateway_id")
-    if gateway_id is not None and await gateways.in_organization(session, org_id, gateway_id) is None:
+    if (
+        gateway_id is not None
+        and await gateways.in_organization(session, org_id, gateway_id) is None
+    ):
         raise _invalid_reference("gateway_id")
     group_id = values.get("board_group_id")
-    if group_id is not None and await repository.group_in_organization(session, org_id, group_id) is None:
+    if (
+        group_id is not None
+        and await repository.group_in_organization(session, org_id, group_id) is None
+    ):
         raise _invalid_reference("board_group_id")
 
 

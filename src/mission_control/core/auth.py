@@ -17,8 +17,10 @@ from mission_control.agents.models import Agent
 from mission_control.core.clock import utcnow
 from mission_control.core.errors import Forbidden, InvalidInput, Unauthorized
 from mission_control.core.runtime import Runtime
-from mission_control.core.security import token_id_of
+from mission_control.core.security import AGENT_TOKEN_PREFIX, USER_TOKEN_PREFIX, token_id_of
+from mission_control.organizations import repository as organizations
 from mission_control.organizations.service import UserContext, ensure_local_owner, user_context
+from mission_control.users.models import User
 
 AGENT_TOKEN_HEADER = "x-agent-token"
 ORGANIZATION_HEADER = "x-organization-id"
@@ -66,12 +68,30 @@ async def current_user(request: Request, session: SessionDep, runtime: RuntimeDe
     token = _bearer(request)
     if token is None:
         raise Unauthorized("Send the operator token as 'Authorization: Bearer <token>'.")
-    if token_id_of(token) is not None:
+    if token_id_of(token, AGENT_TOKEN_PREFIX) is not None:
         raise Forbidden("This endpoint is for operators; agents use the /api/v1/agent/ endpoints.")
-    if not hmac.compare_digest(token.encode("utf-8"), runtime.operator_token.encode("utf-8")):
+    user_token_id = token_id_of(token, USER_TOKEN_PREFIX)
+    if user_token_id is not None:
+        user = await _user_for_token(session, runtime, user_token_id, token)
+    elif hmac.compare_digest(token.encode("utf-8"), runtime.operator_token.encode("utf-8")):
+        user = await ensure_local_owner(session)
+    else:
         raise Unauthorized("The operator token is not valid.")
-    user = await ensure_local_owner(session)
     return await user_context(session, user, _organization_id(request))
+
+
+async def _user_for_token(session: AsyncSession, runtime: Runtime, token_id: str, raw: str) -> User:
+    stored = await organizations.user_token(session, token_id)
+    if (
+        stored is None
+        or stored.revoked_at is not None
+        or not runtime.token_cache.verify(raw, stored.token_hash)
+    ):
+        raise Unauthorized("The API token is not valid (revoked or mistyped).")
+    user = await session.get(User, stored.user_id)
+    if user is None:
+        raise Unauthorized("The API token's user no longer exists.")
+    return user
 
 
 UserDep = Annotated[UserContext, Depends(current_user)]

@@ -43,6 +43,7 @@ def configure_logging(level: str, fmt: Literal["json", "console"]) -> None:
     root.setLevel(level)
     # uvicorn's access log repeats what our request log says, without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

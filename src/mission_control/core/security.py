@@ -11,7 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-TOKEN_PREFIX = "mca"
+AGENT_TOKEN_PREFIX = "mca"
+USER_TOKEN_PREFIX = "mcu"
 PBKDF2_ITERATIONS = 200_000
 _SALT_BYTES = 16
 _SECRET_BYTES = 32
@@ -54,17 +55,17 @@ def verify_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def mint_token() -> MintedToken:
-    """``mca_<token id>_<secret>``: the id is a public lookup key, the whole token is hashed."""
+def mint_token(prefix: str = AGENT_TOKEN_PREFIX) -> MintedToken:
+    """``<prefix>_<token id>_<secret>``: the id is a public lookup key; the token is hashed."""
     token_id = secrets.token_hex(_TOKEN_ID_BYTES)
-    raw = f"{TOKEN_PREFIX}_{token_id}_{_b64(secrets.token_bytes(_SECRET_BYTES))}"
+    raw = f"{prefix}_{token_id}_{_b64(secrets.token_bytes(_SECRET_BYTES))}"
     return MintedToken(raw=raw, token_id=token_id, hash=hash_secret(raw))
 
 
-def token_id_of(raw: str) -> str | None:
+def token_id_of(raw: str, prefix: str = AGENT_TOKEN_PREFIX) -> str | None:
     """The public id inside a token, or None when the text is not one of our tokens."""
     parts = raw.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+    if len(parts) != 3 or parts[0] != prefix:
         return None
     token_id = parts[1]
     if len(token_id) != 2 * _TOKEN_ID_BYTES or not all(c in "0123456789abcdef" for c in token_id):

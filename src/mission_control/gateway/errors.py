@@ -234,7 +234,10 @@ def _classify_structured(
         return GatewayPairingRequired, _pairing_message(message, details, device_id)
     if detail_code == "AUTH_RATE_LIMITED":
         return GatewayRateLimited, message
-    if detail_code.startswith(("AUTH_", "DEVICE_AUTH_")) or detail_code == "DEVICE_IDENTITY_REQUIRED":
+    if (
+        detail_code.startswith(("AUTH_", "DEVICE_AUTH_"))
+        or detail_code == "DEVICE_IDENTITY_REQUIRED"
+    ):
         return GatewayAuthFailed, _AUTH_MESSAGE.format(detail=f"{detail_code}: {message}")
     if code == "PROTOCOL_MISMATCH" or detail_code == "PROTOCOL_MISMATCH":
         return GatewayProtocolMismatch, _PROTOCOL_MESSAGE.format(message=message)

@@ -94,4 +94,6 @@ def _parse_request(data: JsonObject) -> RequestFrame:
     params = data.get("params", {})
     if not isinstance(frame_id, str) or not isinstance(method, str):
         raise FrameError("request frame needs a string id and method")
-    return RequestFrame(id=frame_id, method=method, params=params if isinstance(params, dict) else {})
+    return RequestFrame(
+        id=frame_id, method=method, params=params if isinstance(params, dict) else {}
+    )

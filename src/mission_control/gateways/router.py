@@ -6,12 +6,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.gateways import service
 from mission_control.gateways.schemas import GatewayCreate, GatewayRead, GatewayUpdate
 
-router = APIRouter(prefix="/gateways", tags=["gateways"])
+router = APIRouter(prefix=f"{API_PREFIX}/gateways", tags=["gateways"])
 
 
 @router.get("", response_model=Page[GatewayRead])

@@ -20,8 +20,13 @@ class Role(enum.StrEnum):
     MEMBER = "member"
 
 
-ROLE_ENUM = Enum(Role, name="member_role", native_enum=False, length=20,
-                 values_callable=lambda roles: [r.value for r in roles])
+ROLE_ENUM = Enum(
+    Role,
+    name="member_role",
+    native_enum=False,
+    length=20,
+    values_callable=lambda roles: [r.value for r in roles],
+)
 
 
 class Organization(UUIDPrimaryKey, Timestamps, Base):

@@ -12,7 +12,7 @@ from mission_control.organizations.models import (
     Organization,
     OrganizationMember,
 )
-from mission_control.users.models import User
+from mission_control.users.models import User, UserToken
 
 
 async def user_by_subject(session: AsyncSession, subject: str) -> User | None:
@@ -74,4 +74,9 @@ async def grant_for(
             BoardAccessGrant.member_id == member_id, BoardAccessGrant.board_id == board_id
         )
     )
+    return result.scalar_one_or_none()
+
+
+async def user_token(session: AsyncSession, token_id: str) -> UserToken | None:
+    result = await session.execute(select(UserToken).where(UserToken.token_id == token_id))
     return result.scalar_one_or_none()

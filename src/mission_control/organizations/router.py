@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.organizations import service
 from mission_control.organizations.schemas import MemberRead, OrganizationRead
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = APIRouter(prefix=f"{API_PREFIX}/organizations", tags=["organizations"])
 
 
 @router.get("/me", response_model=OrganizationRead)

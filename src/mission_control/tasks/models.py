@@ -33,9 +33,7 @@ class Task(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(
             "status IN ('inbox', 'in_progress', 'review', 'done')", name="status_known"
         ),
-        CheckConstraint(
-            "priority IN ('low', 'medium', 'high', 'urgent')", name="priority_known"
-        ),
+        CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority_known"),
         Index("ix_tasks_board_id_status", "board_id", "status"),
         Index("ix_tasks_board_id_created_at", "board_id", "created_at"),
     )
@@ -64,9 +62,7 @@ class Task(UUIDPrimaryKey, Timestamps, Base):
 
 class TaskDependency(Base):
     __tablename__ = "task_dependencies"
-    __table_args__ = (
-        CheckConstraint("task_id <> depends_on_task_id", name="not_self"),
-    )
+    __table_args__ = (CheckConstraint("task_id <> depends_on_task_id", name="not_self"),)
 
     task_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
@@ -167,6 +163,4 @@ class TaskCustomFieldValue(Base):
         index=True,
     )
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mission_control.core.db import Base, Timestamps, UUIDPrimaryKey
+from mission_control.core.types import UTCDateTime
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):
@@ -20,3 +24,18 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     timezone: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
     context: Mapped[str | None] = mapped_column(Text)
+
+
+class UserToken(UUIDPrimaryKey, Timestamps, Base):
+    """A personal API token: how a user other than the local operator authenticates."""
+
+    __tablename__ = "user_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    token_id: Mapped[str] = mapped_column(String(32), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(200))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

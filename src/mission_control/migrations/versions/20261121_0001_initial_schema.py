@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:59:01.924790
+Create Date: 2026-11-21 20:02:15.997347
 """
 
 from collections.abc import Sequence
@@ -239,6 +239,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("organization_id", "slug", name=op.f("uq_tags_organization_id_slug")),
     )
+    op.create_table(
+        "user_tokens",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("token_id", sa.String(length=32), nullable=False),
+        sa.Column("token_hash", sa.String(length=200), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_tokens_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_tokens")),
+        sa.UniqueConstraint("token_id", name=op.f("uq_user_tokens_token_id")),
+    )
+    with op.batch_alter_table("user_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_tokens_user_id"), ["user_id"], unique=False)
+
     op.create_table(
         "boards",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -1163,6 +1183,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_boards_board_group_id"))
 
     op.drop_table("boards")
+    with op.batch_alter_table("user_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_tokens_user_id"))
+
+    op.drop_table("user_tokens")
     op.drop_table("tags")
     with op.batch_alter_table("organization_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organization_members_user_id"))

@@ -1,0 +1,3 @@
+"""Constants of the public HTTP API."""
+
+API_PREFIX = "/api/v1"

@@ -1,0 +1,75 @@
+"""OpenClaw gateway client: the only package that knows the gateway's wire protocol."""
+
+from mission_control.gateway.client import (
+    Agent,
+    AgentFile,
+    AgentList,
+    AgentRun,
+    AgentRunResult,
+    ConfigSnapshot,
+    GatewayClient,
+)
+from mission_control.gateway.connection import (
+    ConnectionOptions,
+    EventSubscription,
+    GatewayConnection,
+    GatewayTarget,
+)
+from mission_control.gateway.errors import (
+    GatewayAlreadyExists,
+    GatewayAuthFailed,
+    GatewayConfigConflict,
+    GatewayConnectionLost,
+    GatewayError,
+    GatewayFileConflict,
+    GatewayForbidden,
+    GatewayInvalidRequest,
+    GatewayMissingScope,
+    GatewayNotFound,
+    GatewayPairingRequired,
+    GatewayProtocolMismatch,
+    GatewayRateLimited,
+    GatewayTimeout,
+    GatewayUnavailable,
+    GatewayUnreachable,
+    GatewayUnsupportedFile,
+    GatewayUnsupportedMethod,
+)
+from mission_control.gateway.identity import DeviceIdentity
+from mission_control.gateway.pool import GatewayPool
+from mission_control.gateway.profile import GatewayProfile
+
+__all__ = [
+    "Agent",
+    "AgentFile",
+    "AgentList",
+    "AgentRun",
+    "AgentRunResult",
+    "ConfigSnapshot",
+    "ConnectionOptions",
+    "DeviceIdentity",
+    "EventSubscription",
+    "GatewayAlreadyExists",
+    "GatewayAuthFailed",
+    "GatewayClient",
+    "GatewayConfigConflict",
+    "GatewayConnection",
+    "GatewayConnectionLost",
+    "GatewayError",
+    "GatewayFileConflict",
+    "GatewayForbidden",
+    "GatewayInvalidRequest",
+    "GatewayMissingScope",
+    "GatewayNotFound",
+    "GatewayPairingRequired",
+    "GatewayPool",
+    "GatewayProfile",
+    "GatewayProtocolMismatch",
+    "GatewayRateLimited",
+    "GatewayTarget",
+    "GatewayTimeout",
+    "GatewayUnavailable",
+    "GatewayUnreachable",
+    "GatewayUnsupportedFile",
+    "GatewayUnsupportedMethod",
+]

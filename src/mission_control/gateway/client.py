@@ -1,0 +1,418 @@
+"""Typed OpenClaw RPC methods (agents, workspace files, config, sessions, chat, agent runs) on top
+of one shared GatewayConnection; shapes follow the connected gateway's profile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mission_control.gateway.connection import EventSubscription, GatewayConnection
+from mission_control.gateway.errors import (
+    GatewayConfigConflict,
+    GatewayConnectionLost,
+    GatewayError,
+    GatewayUnsupportedFile,
+    GatewayUnsupportedMethod,
+    classify_error,
+)
+from mission_control.gateway.frames import JsonObject, ResponseFrame
+from mission_control.gateway.profile import GatewayProfile
+
+RUN_EVENTS = frozenset({"agent", "chat"})
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str | None
+    workspace: str | None
+    model: Any = None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class AgentList:
+    default_id: str | None
+    main_key: str | None
+    agents: tuple[Agent, ...]
+
+    def get(self, agent_id: str) -> Agent | None:
+        return next((agent for agent in self.agents if agent.id == agent_id), None)
+
+
+@dataclass(frozen=True)
+class AgentFile:
+    agent_id: str
+    name: str
+    content: str | None
+    hash: str | None
+    missing: bool
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    config: JsonObject
+    hash: str
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class AgentRunResult:
+    """How an `agent` run ended: status `ok`/`error`/`timeout`/... plus the gateway's error."""
+
+    run_id: str
+    status: str
+    summary: str | None
+    payload: JsonObject
+    error: GatewayError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status in {"ok", "completed", "done", "success"}
+
+
+class AgentRun:
+    """Handle for an accepted `agent` run; `result()` waits for the second answer."""
+
+    def __init__(
+        self, client: GatewayClient, accepted: JsonObject, final: asyncio.Future[ResponseFrame]
+    ) -> None:
+        self._client = client
+        self.accepted = accepted
+        self.run_id = str(accepted.get("runId", ""))
+        self.session_key = accepted.get("sessionKey")
+        self.status = str(accepted.get("status", ""))
+        self._final = final
+
+    async def result(self, timeout: float = 120.0) -> AgentRunResult:
+        try:
+            frame = await asyncio.wait_for(asyncio.shield(self._final), timeout)
+        except GatewayConnectionLost:
+            # The run keeps going on the gateway; ask for its outcome on the new connection.
+            return await self._client.agent_wait(self.run_id, timeout=timeout)
+        except TimeoutError:
+            return AgentRunResult(self.run_id, "timeout", None, {})
+        return _run_result(self.run_id, frame)
+
+
+class GatewayClient:
+    """The gateway API Mission Control uses; one per gateway, shared through the pool."""
+
+    def __init__(self, connection: GatewayConnection) -> None:
+        self.connection = connection
+
+    @property
+    def profile(self) -> GatewayProfile:
+        return self.connection.profile
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
+        return await self.connection.request(method, params, timeout=timeout)
+
+    async def _object(
+        self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
+    ) -> JsonObject:
+        payload = await self.call(method, params, timeout=timeout)
+        return payload if isinstance(payload, dict) else {"value": payload}
+
+    # -- health / agents ------------------------------------------------------------------
+
+    async def health(self, *, probe: bool = False, timeout: float | None = None) -> JsonObject:
+        return await self._object("health", {"probe": True} if probe else {}, timeout=timeout)
+
+    async def agents_list(self) -> AgentList:
+        payload = await self._object("agents.list", {})
+        agents = tuple(_agent(item) for item in payload.get("agents", []) if isinstance(item, dict))
+        return AgentList(
+            default_id=_opt_str(payload.get("defaultId")),
+            main_key=_opt_str(payload.get("mainKey")),
+            agents=agents,
+        )
+
+    async def agents_create(
+        self,
+        name: str,
+        *,
+        workspace: str | None = None,
+        model: str | None = None,
+        emoji: str | None = None,
+    ) -> JsonObject:
+        """Create an agent; its id is the gateway's slug of `name` (returned as `agentId`)."""
+        if workspace is None and self.profile.create_requires_workspace:
+            raise ValueError(
+                f"gateway {self.profile.server_version} needs an explicit workspace for "
+                "agents.create"
+            )
+        params = _drop_none({"name": name, "workspace": workspace, "model": model, "emoji": emoji})
+        return await self._object("agents.create", params)
+
+    async def agents_update(
+        self,
+        agent_id: str,
+        *,
+        name: str | None = None,
+        workspace: str | None = None,
+        model: str | None = None,
+    ) -> JsonObject:
+        params = _drop_none(
+            {"agentId": agent_id, "name": name, "workspace": workspace, "model": model}
+        )
+        return await self._object("agents.update", params)
+
+    async def agents_delete(self, agent_id: str, *, delete_files: bool = True) -> JsonObject:
+        return await self._object(
+            "agents.delete", {"agentId": agent_id, "deleteFiles": delete_files}
+        )
+
+    # -- workspace files ------------------------------------------------------------------
+
+    async def files_list(self, agent_id: str) -> list[AgentFile]:
+        payload = await self._object("agents.files.list", {"agentId": agent_id})
+        files = payload.get("files", [])
+        return [_agent_file(agent_id, item) for item in files if isinstance(item, dict)]
+
+    async def files_get(self, agent_id: str, name: str) -> AgentFile:
+        self._check_file(name)
+        payload = await self._object("agents.files.get", {"agentId": agent_id, "name": name})
+        return _agent_file(agent_id, payload.get("file", {}))
+
+    async def files_set(
+        self, agent_id: str, name: str, content: str, *, expected_hash: str | None = None
+    ) -> AgentFile:
+        """Write a workspace file; `expected_hash` makes it conditional where supported."""
+        self._check_file(name)
+        params: JsonObject = {"agentId": agent_id, "name": name, "content": content}
+        if expected_hash is not None and self.profile.file_hashes:
+            params["expectedHash"] = expected_hash
+        payload = await self._object("agents.files.set", params)
+        return _agent_file(agent_id, payload.get("file", {}))
+
+    async def files_delete(self, agent_id: str, name: str) -> JsonObject:
+        if not self.profile.files_delete:
+            raise GatewayUnsupportedMethod(
+                f"gateway {self.profile.server_version} has no agents.files.delete",
+                method="agents.files.delete",
+            )
+        return await self._object("agents.files.delete", {"agentId": agent_id, "name": name})
+
+    def _check_file(self, name: str) -> None:
+        # Refuse locally what this gateway version is known to refuse, with the same error type.
+        if not self.profile.allows_file(name):
+            raise GatewayUnsupportedFile(
+                f'unsupported file "{name}" (gateway {self.profile.server_version} accepts '
+                f"{', '.join(sorted(self.profile.workspace_files))})",
+                details={"name": name},
+            )
+
+    # -- config ---------------------------------------------------------------------------
+
+    async def config_get(self) -> ConfigSnapshot:
+        payload = await self._object("config.get", {})
+        config = payload.get("config")
+        return ConfigSnapshot(
+            config=config if isinstance(config, dict) else {},
+            hash=str(payload.get("hash", "")),
+            raw=payload,
+        )
+
+    async def config_patch(
+        self,
+        patch: Mapping[str, Any],
+        *,
+        base_hash: str,
+        replace_paths: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> JsonObject:
+        """JSON merge patch (null deletes). A stale `base_hash` raises GatewayConfigConflict."""
+        params: JsonObject = {"raw": json.dumps(patch), "baseHash": base_hash}
+        if replace_paths:
+            params["replacePaths"] = list(replace_paths)
+        if note:
+            params["note"] = note
+        return await self._object("config.patch", params)
+
+    async def config_patch_fresh(
+        self,
+        patch: Mapping[str, Any],
+        *,
+        base_hash: str | None = None,
+        replace_paths: Sequence[str] | None = None,
+        note: str | None = None,
+    ) -> JsonObject:
+        """Patch against `base_hash` (or a fresh read); on a stale hash re-read and retry once."""
+        if base_hash is None:
+            base_hash = (await self.config_get()).hash
+        try:
+            return await self.config_patch(
+                patch, base_hash=base_hash, replace_paths=replace_paths, note=note
+            )
+        except GatewayConfigConflict:
+            fresh = await self.config_get()
+            return await self.config_patch(
+                patch, base_hash=fresh.hash, replace_paths=replace_paths, note=note
+            )
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def sessions_list(
+        self, *, agent_id: str | None = None, limit: int | None = None
+    ) -> JsonObject:
+        return await self._object(
+            "sessions.list", _drop_none({"agentId": agent_id, "limit": limit})
+        )
+
+    async def sessions_patch(self, key: str, **fields: Any) -> JsonObject:
+        return await self._object("sessions.patch", {"key": key, **fields})
+
+    async def sessions_reset(self, key: str) -> JsonObject:
+        return await self._object("sessions.reset", {"key": key})
+
+    async def sessions_delete(self, key: str) -> JsonObject:
+        return await self._object("sessions.delete", {"key": key})
+
+    async def sessions_create(
+        self,
+        agent_id: str,
+        *,
+        parent_session_key: str,
+        label: str,
+        message: str | None = None,
+    ) -> JsonObject:
+        """Make a child session the way this gateway supports (see profile.child_session)."""
+        if self.profile.child_session == "sessions.create":
+            params = _drop_none(
+                {
+                    "agentId": agent_id,
+                    "parentSessionKey": parent_session_key,
+                    "label": label,
+                    "message": message,
+                }
+            )
+            return await self._object("sessions.create", params)
+        key = f"agent:{agent_id}:subagent:{uuid.uuid4()}"
+        return await self.sessions_patch(key, label=label, spawnedBy=parent_session_key)
+
+    # -- chat / agent runs ----------------------------------------------------------------
+
+    async def chat_send(
+        self,
+        session_key: str,
+        message: str,
+        *,
+        idempotency_key: str | None = None,
+        deliver: bool | None = None,
+    ) -> JsonObject:
+        params = _drop_none(
+            {
+                "sessionKey": session_key,
+                "message": message,
+                "idempotencyKey": idempotency_key or uuid.uuid4().hex,
+                "deliver": deliver,
+            }
+        )
+        return await self._object("chat.send", params)
+
+    async def chat_history(
+        self, session_key: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> JsonObject:
+        params = _drop_none({"sessionKey": session_key, "limit": limit, "cursor": cursor})
+        return await self._object("chat.history", params)
+
+    async def agent(
+        self,
+        message: str,
+        *,
+        agent_id: str | None = None,
+        session_key: str | None = None,
+        idempotency_key: str | None = None,
+        deliver: bool | None = None,
+        label: str | None = None,
+        timeout: float | None = None,
+    ) -> AgentRun:
+        """Start an agent turn; returns once accepted. Await `run.result()` for the outcome."""
+        if (agent_id is None) == (session_key is None):
+            raise ValueError("pass exactly one of agent_id or session_key")
+        params = _drop_none(
+            {
+                "message": message,
+                "idempotencyKey": idempotency_key or uuid.uuid4().hex,
+                "agentId": agent_id,
+                "sessionKey": session_key,
+                "deliver": deliver,
+                "label": label,
+            }
+        )
+        accepted, final = await self.connection.request_two_phase("agent", params, timeout=timeout)
+        return AgentRun(self, accepted if isinstance(accepted, dict) else {}, final)
+
+    async def agent_wait(self, run_id: str, *, timeout: float = 60.0) -> AgentRunResult:
+        payload = await self._object(
+            "agent.wait",
+            {"runId": run_id, "timeoutMs": int(timeout * 1000)},
+            timeout=timeout + 10.0,
+        )
+        error = payload.get("error")
+        return AgentRunResult(
+            run_id=run_id,
+            status=str(payload.get("status", "unknown")),
+            summary=_opt_str(payload.get("summary")) or (error if isinstance(error, str) else None),
+            payload=payload,
+            error=GatewayError(error, code="RUN_FAILED") if isinstance(error, str) else None,
+        )
+
+    def subscribe_run(
+        self,
+        *,
+        run_id: str | None = None,
+        session_key: str | None = None,
+        events: frozenset[str] = RUN_EVENTS,
+    ) -> EventSubscription:
+        """`agent` and `chat` events for one run id or session key."""
+        return self.connection.subscribe(events, run_id=run_id, session_key=session_key)
+
+
+def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
+    payload = frame.payload if isinstance(frame.payload, dict) else {}
+    error = None
+    if not frame.ok and frame.error is not None:
+        error = classify_error(frame.error, method="agent")
+    status = str(payload.get("status") or ("error" if error else "ok"))
+    summary = _opt_str(payload.get("summary")) or (error.message if error else None)
+    return AgentRunResult(run_id, status, summary, payload, error)
+
+
+def _agent(item: JsonObject) -> Agent:
+    return Agent(
+        id=str(item.get("id", "")),
+        name=_opt_str(item.get("name")),
+        workspace=_opt_str(item.get("workspace")),
+        model=item.get("model"),
+        raw=item,
+    )
+
+
+def _agent_file(agent_id: str, item: Any) -> AgentFile:
+    data: JsonObject = item if isinstance(item, dict) else {}
+    content = data.get("content")
+    return AgentFile(
+        agent_id=agent_id,
+        name=str(data.get("name", "")),
+        content=content if isinstance(content, str) else None,
+        hash=_opt_str(data.get("hash")),
+        missing=bool(data.get("missing", False)),
+        raw=data,
+    )
+
+
+def _drop_none(params: Mapping[str, Any]) -> JsonObject:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

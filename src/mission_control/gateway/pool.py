@@ -1,0 +1,66 @@
+"""GatewayPool: one shared GatewayClient per gateway target for the whole process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.connection import ConnectionOptions, GatewayConnection, GatewayTarget
+
+
+class GatewayPool:
+    """Created by the app's lifespan; `close()` on shutdown ends every connection."""
+
+    def __init__(self, options: ConnectionOptions | None = None) -> None:
+        self._options = options or ConnectionOptions()
+        self._clients: dict[GatewayTarget, GatewayClient] = {}
+        self._locks: dict[GatewayTarget, asyncio.Lock] = {}
+        self._closed = False
+
+    async def client(self, target: GatewayTarget) -> GatewayClient:
+        """The connected client for `target`, connecting on first use."""
+        if self._closed:
+            raise RuntimeError("gateway pool is closed")
+        existing = self._clients.get(target)
+        if existing is not None:
+            return existing
+        lock = self._locks.setdefault(target, asyncio.Lock())
+        async with lock:
+            existing = self._clients.get(target)
+            if existing is not None:
+                return existing
+            connection = GatewayConnection(target, self._options)
+            await connection.connect()
+            client = GatewayClient(connection)
+            self._clients[target] = client
+            return client
+
+    async def discard(self, target: GatewayTarget) -> None:
+        """Close and forget one target (e.g. its token or URL changed)."""
+        client = self._clients.pop(target, None)
+        if client is not None:
+            await client.connection.close()
+
+    async def close(self) -> None:
+        self._closed = True
+        clients, self._clients = list(self._clients.values()), {}
+        results = await asyncio.gather(
+            *(client.connection.close() for client in clients), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+@contextlib.asynccontextmanager
+async def open_pool(options: ConnectionOptions | None = None) -> AsyncIterator[GatewayPool]:
+    pool = GatewayPool(options)
+    try:
+        yield pool
+    finally:
+        await pool.close()
