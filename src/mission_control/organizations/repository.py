@@ -47,7 +47,7 @@ async def members_with_users(
         .limit(limit)
         .offset(offset)
     )
-    return [(member, user) for member, user in result.tuples()], total
+    return [(row[0], row[1]) for row in result.all()], total
 
 
 async def count_members(session: AsyncSession, org_id: uuid.UUID) -> int:
