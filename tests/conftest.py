@@ -58,7 +58,9 @@ async def database_pool() -> AsyncIterator[dict[str, Database]]:
 
 
 @pytest.fixture
-async def database(database_url: str, database_pool: dict[str, Database]) -> AsyncIterator[Database]:
+async def database(
+    database_url: str, database_pool: dict[str, Database]
+) -> AsyncIterator[Database]:
     """The migrated test database on each backend, empty at the start of every test."""
     db = database_pool.get(database_url)
     if db is None:

@@ -66,13 +66,17 @@ async def test_rotated_token_stops_working(client: httpx.AsyncClient, database: 
     from mission_control.core.security import mint_token
 
     agent, token = await _setup(database)
-    assert (await client.get("/api/v1/agent/healthz", headers={"X-Agent-Token": token})).status_code == 200
+    assert (
+        await client.get("/api/v1/agent/healthz", headers={"X-Agent-Token": token})
+    ).status_code == 200
     async with database.unit_of_work() as session:
         row = await session.get(Agent, agent.id)
         assert row is not None
         fresh = mint_token()
         row.token_id, row.agent_token_hash = fresh.token_id, fresh.hash
-    assert (await client.get("/api/v1/agent/healthz", headers={"X-Agent-Token": token})).status_code == 401
+    assert (
+        await client.get("/api/v1/agent/healthz", headers={"X-Agent-Token": token})
+    ).status_code == 401
     assert (
         await client.get("/api/v1/agent/healthz", headers={"X-Agent-Token": fresh.raw})
     ).status_code == 200
@@ -88,7 +92,9 @@ async def test_heartbeat_marks_online_and_records_event(
     async with database.unit_of_work() as session:
         row = await session.get(Agent, agent.id)
         events = list(await session.scalars(select(ActivityEvent)))
-    assert row is not None and row.status == "online" and row.last_seen_at is not None
+    assert row is not None
+    assert row.status == "online"
+    assert row.last_seen_at is not None
     assert [(e.event_type, e.agent_id, e.message) for e in events] == [
         ("agent.heartbeat", agent.id, "Heartbeat received from Coder.")
     ]
@@ -99,7 +105,9 @@ async def test_heartbeat_status_rules(client: httpx.AsyncClient, database: Datab
     headers = {"X-Agent-Token": token}
     busy = await client.post("/api/v1/agent/heartbeat", json={"status": "Busy"}, headers=headers)
     assert busy.json()["agent"]["status"] == "busy"
-    reserved = await client.post("/api/v1/agent/heartbeat", json={"status": "deleting"}, headers=headers)
+    reserved = await client.post(
+        "/api/v1/agent/heartbeat", json={"status": "deleting"}, headers=headers
+    )
     assert reserved.status_code == 422
     assert reserved.json()["error"]["details"][0]["field"] == "status"
     unknown = await client.post("/api/v1/agent/heartbeat", json={"mood": "good"}, headers=headers)

@@ -92,8 +92,12 @@ async def test_invalid_fields_are_422_naming_the_field(
 async def test_patch_rejects_null_for_required_fields(
     client: httpx.AsyncClient, operator: dict[str, str]
 ) -> None:
-    board_id = (await client.post("/api/v1/boards", json={"name": "B"}, headers=operator)).json()["id"]
-    response = await client.patch(f"/api/v1/boards/{board_id}", json={"max_agents": None}, headers=operator)
+    board_id = (await client.post("/api/v1/boards", json={"name": "B"}, headers=operator)).json()[
+        "id"
+    ]
+    response = await client.patch(
+        f"/api/v1/boards/{board_id}", json={"max_agents": None}, headers=operator
+    )
     assert response.status_code == 422
     ok = await client.patch(
         f"/api/v1/boards/{board_id}", json={"objective": None, "max_agents": 0}, headers=operator
@@ -103,12 +107,16 @@ async def test_patch_rejects_null_for_required_fields(
 
 
 async def test_duplicate_slug_is_409(client: httpx.AsyncClient, operator: dict[str, str]) -> None:
-    assert (await client.post("/api/v1/boards", json={"name": "Ops"}, headers=operator)).status_code == 201
+    assert (
+        await client.post("/api/v1/boards", json={"name": "Ops"}, headers=operator)
+    ).status_code == 201
     second = await client.post("/api/v1/boards", json={"name": "OPS!"}, headers=operator)
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "board_slug_taken"
     other = (await client.post("/api/v1/boards", json={"name": "Dev"}, headers=operator)).json()
-    renamed = await client.patch(f"/api/v1/boards/{other['id']}", json={"slug": "ops"}, headers=operator)
+    renamed = await client.patch(
+        f"/api/v1/boards/{other['id']}", json={"slug": "ops"}, headers=operator
+    )
     assert renamed.status_code == 409
 
 
@@ -141,12 +149,18 @@ async def test_access_by_grant(client: httpx.AsyncClient, database: Database) ->
         hidden = await factories.board(session, org, name="Hidden")
         reader = await factories.person(session, org, grants={granted.id: (True, False)})
         writer = await factories.person(session, org, grants={granted.id: (True, True)})
-        outsider = await factories.person(session, await factories.organization(session, "Else"), Role.OWNER)
+        outsider = await factories.person(
+            session, await factories.organization(session, "Else"), Role.OWNER
+        )
 
     listed = await client.get("/api/v1/boards", headers=reader.headers)
     assert [b["name"] for b in listed.json()["items"]] == ["Granted"]
-    assert (await client.get(f"/api/v1/boards/{granted.id}", headers=reader.headers)).status_code == 200
-    assert (await client.get(f"/api/v1/boards/{hidden.id}", headers=reader.headers)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/boards/{granted.id}", headers=reader.headers)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/boards/{hidden.id}", headers=reader.headers)
+    ).status_code == 403
 
     patch = {"objective": "new"}
     denied = await client.patch(f"/api/v1/boards/{granted.id}", json=patch, headers=reader.headers)
@@ -155,8 +169,12 @@ async def test_access_by_grant(client: httpx.AsyncClient, database: Database) ->
     allowed = await client.patch(f"/api/v1/boards/{granted.id}", json=patch, headers=writer.headers)
     assert allowed.status_code == 200
     # Writers may change a board but not create or delete boards.
-    assert (await client.post("/api/v1/boards", json={"name": "N"}, headers=writer.headers)).status_code == 403
-    assert (await client.delete(f"/api/v1/boards/{granted.id}", headers=writer.headers)).status_code == 403
+    assert (
+        await client.post("/api/v1/boards", json={"name": "N"}, headers=writer.headers)
+    ).status_code == 403
+    assert (
+        await client.delete(f"/api/v1/boards/{granted.id}", headers=writer.headers)
+    ).status_code == 403
 
     for method in ("GET", "PATCH", "DELETE"):
         response = await client.request(
@@ -169,8 +187,12 @@ async def test_access_by_grant(client: httpx.AsyncClient, database: Database) ->
     assert (await client.get("/api/v1/boards", headers=outsider.headers)).json()["total"] == 0
 
 
-async def test_delete(client: httpx.AsyncClient, operator: dict[str, str], database: Database) -> None:
-    board_id = (await client.post("/api/v1/boards", json={"name": "Gone"}, headers=operator)).json()["id"]
+async def test_delete(
+    client: httpx.AsyncClient, operator: dict[str, str], database: Database
+) -> None:
+    board_id = (
+        await client.post("/api/v1/boards", json={"name": "Gone"}, headers=operator)
+    ).json()["id"]
     assert (await client.delete(f"/api/v1/boards/{board_id}", headers=operator)).status_code == 204
     assert (await client.get(f"/api/v1/boards/{board_id}", headers=operator)).status_code == 404
 
@@ -196,7 +218,9 @@ async def test_list_filters_by_gateway(client: httpx.AsyncClient, database: Data
         gw = await factories.gateway(session, org)
         await factories.board(session, org, gw, name="On")
         await factories.board(session, org, None, name="Off")
-    response = await client.get(f"/api/v1/boards?gateway_id={gw.id}&limit=10", headers=admin.headers)
+    response = await client.get(
+        f"/api/v1/boards?gateway_id={gw.id}&limit=10", headers=admin.headers
+    )
     assert [b["name"] for b in response.json()["items"]] == ["On"]
     bad = await client.get("/api/v1/boards?limit=0", headers=admin.headers)
     assert bad.status_code == 422

@@ -20,7 +20,9 @@ GATEWAY = {
 }
 
 
-async def _create(client: httpx.AsyncClient, headers: dict[str, str], **changes: object) -> httpx.Response:
+async def _create(
+    client: httpx.AsyncClient, headers: dict[str, str], **changes: object
+) -> httpx.Response:
     return await client.post("/api/v1/gateways", json={**GATEWAY, **changes}, headers=headers)
 
 
@@ -64,7 +66,9 @@ async def test_update_and_clear_token_then_delete(
     assert missing.status_code == 404
 
 
-async def test_bad_input_names_the_field(client: httpx.AsyncClient, operator: dict[str, str]) -> None:
+async def test_bad_input_names_the_field(
+    client: httpx.AsyncClient, operator: dict[str, str]
+) -> None:
     bad_url = await _create(client, operator, url="http://not-a-websocket")
     assert bad_url.status_code == 422
     assert [d["field"] for d in bad_url.json()["error"]["details"]] == ["url"]
@@ -111,7 +115,9 @@ async def test_members_cannot_manage_gateways(
         gw = await factories.gateway(session, org)
     assert (await client.get("/api/v1/gateways", headers=member.headers)).status_code == 403
     assert (await _create(client, member.headers)).status_code == 403
-    assert (await client.delete(f"/api/v1/gateways/{gw.id}", headers=member.headers)).status_code == 403
+    assert (
+        await client.delete(f"/api/v1/gateways/{gw.id}", headers=member.headers)
+    ).status_code == 403
 
 
 async def test_delete_refuses_while_board_agents_run_on_it(

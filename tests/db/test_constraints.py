@@ -26,7 +26,9 @@ async def _world(database: Database) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
 
 
 def _agent(gateway_id: uuid.UUID, board_id: uuid.UUID | None, name: str, **fields: object) -> Agent:
-    return Agent(gateway_id=gateway_id, board_id=board_id, name=name, name_key=agent_name_key(name), **fields)
+    return Agent(
+        gateway_id=gateway_id, board_id=board_id, name=name, name_key=agent_name_key(name), **fields
+    )
 
 
 async def _insert_fails(database: Database, *rows: object) -> None:
@@ -108,7 +110,9 @@ async def test_one_pending_approval_per_task(database: Database) -> None:
         session.add(second)
         await session.flush()
         task_id, first_id, second_id = task.id, first.id, second.id
-    await _insert_fails(database, ApprovalTaskLink(approval_id=second_id, task_id=task_id, pending=True))
+    await _insert_fails(
+        database, ApprovalTaskLink(approval_id=second_id, task_id=task_id, pending=True)
+    )
     async with database.unit_of_work() as session:
         link = await session.get(ApprovalTaskLink, (first_id, task_id))
         assert link is not None
@@ -127,7 +131,9 @@ async def test_task_cannot_depend_on_itself(database: Database) -> None:
     await _insert_fails(database, TaskDependency(task_id=task_id, depends_on_task_id=task_id))
 
 
-async def test_deleting_an_agent_detaches_its_tasks_approvals_and_events(database: Database) -> None:
+async def test_deleting_an_agent_detaches_its_tasks_approvals_and_events(
+    database: Database,
+) -> None:
     org, gw, brd = await _world(database)
     async with database.unit_of_work() as session:
         agent = _agent(gw, brd, "Doomed")

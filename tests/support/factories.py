@@ -49,7 +49,9 @@ async def person(
 ) -> Person:
     """A user in ``org`` with an API token; ``grants`` maps board id -> (read, write)."""
     suffix = uuid.uuid4().hex[:8]
-    user = User(auth_subject=f"test:{suffix}", email=f"{suffix}@example.test", name=f"User {suffix}")
+    user = User(
+        auth_subject=f"test:{suffix}", email=f"{suffix}@example.test", name=f"User {suffix}"
+    )
     session.add(user)
     await session.flush()
     member = OrganizationMember(
@@ -62,9 +64,13 @@ async def person(
     session.add(member)
     await session.flush()
     for board_id, (read, write) in (grants or {}).items():
-        session.add(BoardAccessGrant(member_id=member.id, board_id=board_id, can_read=read, can_write=write))
+        session.add(
+            BoardAccessGrant(member_id=member.id, board_id=board_id, can_read=read, can_write=write)
+        )
     minted = mint_token(USER_TOKEN_PREFIX)
-    session.add(UserToken(user_id=user.id, name="test", token_id=minted.token_id, token_hash=minted.hash))
+    session.add(
+        UserToken(user_id=user.id, name="test", token_id=minted.token_id, token_hash=minted.hash)
+    )
     await session.flush()
     return Person(user=user, member=member, token=minted.raw)
 

@@ -157,7 +157,17 @@ class PostgresServer:
         if not psql.exists():
             return True
         result = subprocess.run(
-            [str(psql), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc", "SELECT 1"],
+            [
+                str(psql),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-tAc",
+                "SELECT 1",
+            ],
             capture_output=True,
             check=False,
         )

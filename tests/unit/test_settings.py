@@ -36,7 +36,9 @@ def test_missing_token_says_how_to_make_one(tmp_path: Path) -> None:
 
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'mission-control.db'}"
+    assert (
+        settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'mission-control.db'}"
+    )
 
 
 def test_plain_postgres_url_gets_the_async_driver(tmp_path: Path) -> None:
