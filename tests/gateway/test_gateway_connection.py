@@ -1,0 +1,175 @@
+"""Connection behaviour that a real gateway cannot be made to show on demand (silent ticks every
+30 s, dropped sockets, slow and out-of-order answers), against a scripted loopback WebSocket peer
+that replays the handshake recorded from openclaw 2026.9.6."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from mission_control.gateway import (
+    GatewayConnectionLost,
+    GatewayPool,
+    GatewayTarget,
+    GatewayTimeout,
+)
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.connection import ConnectionOptions, GatewayConnection
+
+HELLO = json.loads((Path(__file__).parent / "data" / "hello_2026.9.6.json").read_text())["hello"][
+    "payload"
+]
+TICK_MS = 200
+
+
+class ScriptedGateway:
+    """Speaks just enough of the protocol: challenge, hello-ok, ticks and a few test methods."""
+
+    def __init__(self) -> None:
+        self.handshakes = 0
+        self.server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = next(iter(self.server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    async def handle(self, ws: ServerConnection) -> None:
+        challenge = {"nonce": "nonce-1", "ts": int(time.time() * 1000)}
+        await ws.send(
+            json.dumps({"type": "event", "event": "connect.challenge", "payload": challenge})
+        )
+        connect = json.loads(await ws.recv())
+        assert connect["method"] == "connect"
+        assert connect["params"]["device"]["nonce"] == "nonce-1"
+        hello = copy.deepcopy(HELLO)
+        hello["policy"]["tickIntervalMs"] = TICK_MS
+        await ws.send(
+            json.dumps({"type": "res", "id": connect["id"], "ok": True, "payload": hello})
+        )
+        self.handshakes += 1
+        ticking = asyncio.Event()
+        ticking.set()
+        ticker = asyncio.create_task(self._tick(ws, ticking))
+        try:
+            async for message in ws:
+                asyncio.create_task(self._answer(ws, json.loads(message), ticking))  # noqa: RUF006
+        except ConnectionClosed:
+            pass
+        finally:
+            ticker.cancel()
+
+    async def _tick(self, ws: ServerConnection, ticking: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(TICK_MS / 1000)
+            if ticking.is_set():
+                await ws.send(json.dumps({"type": "event", "event": "tick", "payload": {}}))
+
+    async def _answer(
+        self, ws: ServerConnection, request: dict[str, Any], ticking: asyncio.Event
+    ) -> None:
+        method, params, request_id = request["method"], request["params"], request["id"]
+        if method == "echo":
+            await asyncio.sleep(params.get("delay", 0))
+            await self._reply(ws, request_id, params)
+        elif method == "agent":
+            accepted = {"runId": params["idempotencyKey"], "status": "accepted"}
+            await self._reply(ws, request_id, accepted)
+            await asyncio.sleep(0.05)
+            await self._reply(ws, request_id, {"runId": params["idempotencyKey"], "status": "ok"})
+        elif method == "silence":
+            ticking.clear()
+            await self._reply(ws, request_id, {})
+        elif method == "drop":
+            await ws.close()
+
+    async def _reply(self, ws: ServerConnection, request_id: str, payload: Any) -> None:
+        with_ok = {"type": "res", "id": request_id, "ok": True, "payload": payload}
+        await ws.send(json.dumps(with_ok))
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedGateway]:
+    peer = ScriptedGateway()
+    async with serve(peer.handle, "127.0.0.1", 0) as server:
+        peer.server = server
+        yield peer
+
+
+@pytest.fixture
+async def connection(scripted: ScriptedGateway, tmp_path: Path) -> AsyncIterator[GatewayConnection]:
+    target = GatewayTarget(url=scripted.url, token="tok", identity_path=tmp_path / "device.pem")
+    options = ConnectionOptions(request_timeout=5.0, backoff_initial=0.05, backoff_max=0.2)
+    conn = GatewayConnection(target, options)
+    await conn.connect()
+    yield conn
+    await conn.close()
+
+
+async def test_out_of_order_answers_reach_their_callers(connection: GatewayConnection) -> None:
+    delays = [0.2 - i * 0.01 for i in range(20)]
+    answers = await asyncio.gather(
+        *(connection.request("echo", {"n": i, "delay": d}) for i, d in enumerate(delays))
+    )
+    assert [answer["n"] for answer in answers] == list(range(20))
+
+
+async def test_agent_answers_twice(connection: GatewayConnection) -> None:
+    run = await GatewayClient(connection).agent("hi", agent_id="main", idempotency_key="run-1")
+    assert run.status == "accepted"
+    result = await run.result(timeout=5)
+    assert result.status == "ok"
+    assert result.ok
+
+
+async def test_timeout_leaves_the_connection_usable(connection: GatewayConnection) -> None:
+    with pytest.raises(GatewayTimeout):
+        await connection.request("echo", {"delay": 2}, timeout=0.2)
+    assert (await connection.request("echo", {"n": 1}))["n"] == 1
+    assert connection.handshakes == 1
+
+
+async def test_two_missed_ticks_mean_dead_and_the_client_reconnects(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    await connection.request("silence")
+    deadline = time.monotonic() + 5
+    # Polls the handshake counter; the client has no event for "reconnected" to wait on.
+    while connection.handshakes < 2 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    assert connection.handshakes == 2
+    assert scripted.handshakes == 2
+    assert (await connection.request("echo", {"n": 7}))["n"] == 7
+
+
+async def test_in_flight_request_fails_when_the_socket_drops(
+    connection: GatewayConnection,
+) -> None:
+    slow = asyncio.create_task(connection.request("echo", {"delay": 3}))
+    await asyncio.sleep(0.05)
+    results = await asyncio.gather(connection.request("drop"), slow, return_exceptions=True)
+    assert all(isinstance(result, GatewayConnectionLost) for result in results)
+    # The next call waits for the reconnect and succeeds.
+    assert (await connection.request("echo", {"n": 2}))["n"] == 2
+
+
+async def test_pool_shares_one_client_per_target(scripted: ScriptedGateway, tmp_path: Path) -> None:
+    target = GatewayTarget(url=scripted.url, token="tok", identity_path=tmp_path / "device.pem")
+    pool = GatewayPool()
+    first, second = await asyncio.gather(pool.client(target), pool.client(target))
+    assert first is second
+    assert scripted.handshakes == 1
+    await pool.close()
+    assert not first.connection.connected
+    with pytest.raises(RuntimeError):
+        await pool.client(target)
