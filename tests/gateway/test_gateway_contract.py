@@ -258,3 +258,36 @@ async def test_unsupported_workspace_file_has_its_own_error(any_client: GatewayC
     if client.profile.protocol < 4:
         written = await client.files_set(agent_id, "TOOLS.md", "legacy tools\n")
         assert written.content == "legacy tools\n"
+
+
+async def test_sessions_and_chat(any_client: GatewayClient) -> None:
+    client = any_client
+    agent_id = client.profile.default_agent_id
+    main_key = client.profile.main_session_key
+    patched = await client.sessions_patch(main_key, label="Mission Control main")
+    assert patched["key"] == main_key
+    listed = await client.sessions_list(agent_id=agent_id, limit=20)
+    assert main_key in [session["key"] for session in listed["sessions"]]
+
+    child = await client.sessions_create(agent_id, parent_session_key=main_key, label="mc-child")
+    child_key = child["key"]
+    assert child_key.startswith(f"agent:{agent_id}:")
+    assert child_key != main_key
+
+    idempotency_key = uuid.uuid4().hex
+    with client.subscribe_run(run_id=idempotency_key) as events:
+        sent = await client.chat_send(main_key, "ping", idempotency_key=idempotency_key)
+        assert sent["runId"] == idempotency_key
+        assert sent["status"] == "started"
+        event = await events.next(timeout=60.0)
+        assert event.payload["runId"] == idempotency_key
+    history = await client.chat_history(main_key, limit=10)
+    assert history["sessionKey"] == main_key
+    assert isinstance(history["messages"], list)
+
+    reset = await client.sessions_reset(main_key)
+    assert reset["ok"] is True
+    deleted = await client.sessions_delete(child_key)
+    assert deleted["deleted"] is True
+    with pytest.raises(GatewayError, match="main session"):
+        await client.sessions_delete(main_key)

@@ -162,6 +162,17 @@ class EventSubscription:
     async def __anext__(self) -> EventFrame:
         return await self._queue.get()
 
+    def __enter__(self) -> EventSubscription:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     async def __aenter__(self) -> EventSubscription:
         return self
 
