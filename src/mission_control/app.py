@@ -25,6 +25,7 @@ from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.settings import Settings
+from mission_control.users.router import router as users_router
 
 log = get_logger("mission_control.app")
 
@@ -110,6 +111,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     app.include_router(_ops_router())
-    for router in (organizations_router, gateways_router, boards_router, agent_api_router):
+    for router in (
+        organizations_router,
+        users_router,
+        gateways_router,
+        boards_router,
+        agent_api_router,
+    ):
         app.include_router(router)
     return app

@@ -88,6 +88,9 @@ async def _user_for_token(session: AsyncSession, runtime: Runtime, token_id: str
         or not runtime.token_cache.verify(raw, stored.token_hash)
     ):
         raise Unauthorized("The API token is not valid (revoked or mistyped).")
+    now = utcnow()
+    if stored.last_used_at is None or now - stored.last_used_at > timedelta(minutes=1):
+        stored.last_used_at = now
     user = await session.get(User, stored.user_id)
     if user is None:
         raise Unauthorized("The API token's user no longer exists.")

@@ -1,1 +1,1 @@
-"""People who operate Mission Control."""
+"""People who operate Mission Control, and their personal API tokens."""
