@@ -5,6 +5,7 @@ that replays the handshake recorded from openclaw 2026.9.6."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import time
@@ -17,6 +18,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from mission_control.gateway import (
+    GatewayAuthFailed,
     GatewayConnectionLost,
     GatewayPool,
     GatewayTarget,
@@ -36,7 +38,11 @@ class ScriptedGateway:
 
     def __init__(self) -> None:
         self.handshakes = 0
+        self.connect_attempts = 0
+        # Error objects to answer the next connects with, in order (then hello-ok again).
+        self.connect_errors: list[dict[str, Any]] = []
         self.server: Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -52,6 +58,14 @@ class ScriptedGateway:
         connect = json.loads(await ws.recv())
         assert connect["method"] == "connect"
         assert connect["params"]["device"]["nonce"] == "nonce-1"
+        self.connect_attempts += 1
+        if self.connect_errors:
+            error = self.connect_errors.pop(0)
+            await ws.send(
+                json.dumps({"type": "res", "id": connect["id"], "ok": False, "error": error})
+            )
+            await ws.close(1008)
+            return
         hello = copy.deepcopy(HELLO)
         hello["policy"]["tickIntervalMs"] = TICK_MS
         await ws.send(
@@ -63,7 +77,9 @@ class ScriptedGateway:
         ticker = asyncio.create_task(self._tick(ws, ticking))
         try:
             async for message in ws:
-                asyncio.create_task(self._answer(ws, json.loads(message), ticking))  # noqa: RUF006
+                task = asyncio.create_task(self._answer(ws, json.loads(message), ticking))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         except ConnectionClosed:
             pass
         finally:
@@ -95,7 +111,9 @@ class ScriptedGateway:
 
     async def _reply(self, ws: ServerConnection, request_id: str, payload: Any) -> None:
         with_ok = {"type": "res", "id": request_id, "ok": True, "payload": payload}
-        await ws.send(json.dumps(with_ok))
+        # The client may have dropped the socket on purpose (timeouts, watchdog tests).
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps(with_ok))
 
 
 @pytest.fixture
@@ -173,3 +191,50 @@ async def test_pool_shares_one_client_per_target(scripted: ScriptedGateway, tmp_
     assert not first.connection.connected
     with pytest.raises(RuntimeError):
         await pool.client(target)
+
+
+TOKEN_MISMATCH = {
+    "code": "INVALID_REQUEST",
+    "message": "unauthorized: gateway token mismatch (provide gateway auth token)",
+    "details": {"code": "AUTH_TOKEN_MISMATCH", "recommendedNextStep": "retry_with_device_token"},
+}
+
+
+async def test_auth_failure_on_reconnect_stops_retrying_and_fails_fast(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    scripted.connect_errors = [TOKEN_MISMATCH] * 5
+    results = await asyncio.gather(connection.request("drop"), return_exceptions=True)
+    assert isinstance(results[0], GatewayConnectionLost)
+    started = time.monotonic()
+    with pytest.raises(GatewayAuthFailed):
+        # Waits for the one failed reconnect, then fails without waiting out its timeout.
+        await connection.request("echo", {"n": 1}, timeout=4.0)
+    assert time.monotonic() - started < 3.0
+    attempts = scripted.connect_attempts
+    await asyncio.sleep(0.5)
+    assert scripted.connect_attempts == attempts
+    with pytest.raises(GatewayAuthFailed):
+        await connection.request("echo", {"n": 1}, timeout=0.1)
+
+
+async def test_connect_waits_while_the_gateway_is_still_starting(
+    scripted: ScriptedGateway, tmp_path: Path
+) -> None:
+    scripted.connect_errors = [
+        {
+            "code": "UNAVAILABLE",
+            "message": "gateway is starting",
+            "retryable": True,
+            "retryAfterMs": 100,
+            "details": {"reason": "startup-sidecars"},
+        }
+    ]
+    target = GatewayTarget(url=scripted.url, token="tok", identity_path=tmp_path / "device.pem")
+    conn = GatewayConnection(target, ConnectionOptions(connect_timeout=5.0))
+    try:
+        profile = await conn.connect()
+        assert profile.protocol == 4
+        assert scripted.connect_attempts == 2
+    finally:
+        await conn.close()

@@ -50,6 +50,15 @@ async def eventually(action: Callable[[], Awaitable[T]], timeout: float = 20.0) 
             await asyncio.sleep(0.25)
 
 
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.25)
+    return True
+
+
 async def test_handshake_builds_profile(any_client: GatewayClient, any_gateway: DevGateway) -> None:
     profile = any_client.profile
     assert profile.server_version == EXPECTED_SERVER_VERSION[any_gateway.version]
@@ -190,7 +199,12 @@ async def test_agent_create_update_files_delete_round_trip(
         assert agent_id in [entry["id"] for entry in agents_config["list"]]
 
     await eventually(lambda: client.agents_delete(agent_id))
-    assert (await client.agents_list()).get(agent_id) is None
+
+    async def gone() -> bool:
+        return (await client.agents_list()).get(agent_id) is None
+
+    # The runtime agent list lags the config write by a moment, as after create.
+    assert await until(gone)
     with pytest.raises(GatewayNotFound):
         await client.agents_delete(agent_id)
 

@@ -26,6 +26,7 @@ from mission_control.gateway.errors import (
     GatewayPairingRequired,
     GatewayProtocolMismatch,
     GatewayTimeout,
+    GatewayUnavailable,
     GatewayUnreachable,
     classify_error,
 )
@@ -56,6 +57,9 @@ DEFAULT_SCOPES = (
 )
 # Errors that retrying the same credentials cannot fix; requests fail fast while they hold.
 _OPERATOR_ACTION_ERRORS = (GatewayAuthFailed, GatewayPairingRequired, GatewayProtocolMismatch)
+# Retrying these only burns the gateway's auth rate limit; a new token/target means a new
+# connection. Pairing is different: the operator approves on the gateway and we get in.
+_STOP_RECONNECTING = (GatewayAuthFailed, GatewayProtocolMismatch)
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,8 @@ class GatewayConnection:
         self._pending: dict[str, _Pending] = {}
         self._subscriptions: set[EventSubscription] = set()
         self._connected = asyncio.Event()
+        # Replaced on every connect/failed attempt so waiters re-check the state.
+        self._changed = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self._last_error: GatewayError | None = None
@@ -222,17 +228,21 @@ class GatewayConnection:
         """Connect once (raising the classified error on failure), then keep the link alive."""
         if self._supervisor is not None:
             return await self.wait_connected(self.options.connect_timeout)
-        ws, profile = await self._open()
+        ws, profile = await self._open_when_started()
         self._attach(ws, profile)
         self._supervisor = asyncio.create_task(self._supervise(), name=f"gateway {self.target.url}")
         return profile
 
     async def wait_connected(self, timeout: float) -> GatewayProfile:
+        if self._closing:
+            raise GatewayUnreachable(f"connection to {self.target.url} was closed")
         if not self._connected.is_set():
-            if isinstance(self._last_error, _OPERATOR_ACTION_ERRORS):
-                raise self._last_error
             try:
-                await asyncio.wait_for(self._connected.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    while not self._connected.is_set():
+                        if isinstance(self._last_error, _OPERATOR_ACTION_ERRORS):
+                            raise self._last_error
+                        await self._changed.wait()
             except TimeoutError:
                 raise self._unreachable(timeout) from None
         return self.profile
@@ -288,6 +298,19 @@ class GatewayConnection:
         self._subscriptions.discard(subscription)
 
     # -- connecting -------------------------------------------------------------------------
+
+    async def _open_when_started(self) -> tuple[ClientConnection, GatewayProfile]:
+        """Open, waiting out a gateway that says it is still starting (retryAfterMs)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.connect_timeout
+        while True:
+            try:
+                return await self._open()
+            except GatewayUnavailable as exc:
+                wait = exc.retry_after if exc.retry_after is not None else 0.5
+                if loop.time() + wait > deadline:
+                    raise
+                await asyncio.sleep(wait)
 
     async def _open(self) -> tuple[ClientConnection, GatewayProfile]:
         url = self.target.url
@@ -392,6 +415,7 @@ class GatewayConnection:
         self._last_seen = asyncio.get_running_loop().time()
         self.handshakes += 1
         self._connected.set()
+        self._notify()
         log.info(
             "gateway.connected",
             url=self.target.url,
@@ -411,9 +435,11 @@ class GatewayConnection:
             self._fail_pending(GatewayConnectionLost(f"connection to {self.target.url} was lost"))
             if self._closing:
                 return
-            await self._reconnect()
+            if not await self._reconnect():
+                return
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self) -> bool:
+        """Reconnect with jittered backoff; False when only the operator can fix the cause."""
         attempt = 0
         while not self._closing:
             await asyncio.sleep(
@@ -424,10 +450,18 @@ class GatewayConnection:
                 ws, profile = await self._open()
             except GatewayError as exc:
                 self._last_error = exc
+                self._notify()
                 log.warning("gateway.reconnect_failed", url=self.target.url, error=str(exc))
+                if isinstance(exc, _STOP_RECONNECTING):
+                    return False
                 continue
             self._attach(ws, profile)
-            return
+            return True
+        return False
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     async def _read_until_closed(self, ws: ClientConnection) -> None:
         watchdog = asyncio.create_task(self._watch_ticks(ws))
