@@ -113,3 +113,7 @@ def db_current() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
