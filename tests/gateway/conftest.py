@@ -63,6 +63,22 @@ def legacy_gateway(
     yield from _run_gateway("legacy", gateway_install, tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def tls_gateway(
+    gateway_install: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevGateway]:
+    """A current gateway serving wss:// with the self-signed certificate it generates."""
+    state_dir = tmp_path_factory.mktemp("openclaw-tls")
+    try:
+        gateway = start_dev_gateway(gateway_install, state_dir, version="current", tls=True)
+    except DevGatewayError as exc:
+        pytest.fail(f"OpenClaw gateway (wss) did not start: {exc}", pytrace=False)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
 @pytest.fixture(scope="session", params=VERSIONS)
 def any_gateway(request: pytest.FixtureRequest) -> DevGateway:
     """Each contract test runs once against the current and once against the legacy gateway."""

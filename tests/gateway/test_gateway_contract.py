@@ -23,6 +23,7 @@ from mission_control.gateway import (
     GatewayFileConflict,
     GatewayMissingScope,
     GatewayNotFound,
+    GatewayUnreachable,
     GatewayUnsupportedFile,
 )
 from mission_control.gateway.connection import ConnectionOptions
@@ -305,3 +306,18 @@ async def test_sessions_and_chat(any_client: GatewayClient) -> None:
     assert deleted["deleted"] is True
     with pytest.raises(GatewayError, match="main session"):
         await client.sessions_delete(main_key)
+
+
+async def test_wss_with_self_signed_certificate(
+    tls_gateway: DevGateway, identity_path: Path
+) -> None:
+    assert tls_gateway.url.startswith("wss://")
+    strict = GatewayConnection(target_for(tls_gateway, identity_path))
+    with pytest.raises(GatewayUnreachable, match="certificate verify failed"):
+        await strict.connect()
+    relaxed = GatewayConnection(target_for(tls_gateway, identity_path, allow_self_signed=True))
+    await relaxed.connect()
+    try:
+        assert (await GatewayClient(relaxed).health())["ok"] is True
+    finally:
+        await relaxed.close()

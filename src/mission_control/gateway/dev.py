@@ -78,7 +78,7 @@ def find_free_port(low: int = 30000, high: int = 60000, span: int = PORT_SPAN) -
     raise DevGatewayError(f"no free port range of {span} ports between {low} and {high}")
 
 
-def quiet_config(state_dir: Path, version: GatewayVersion) -> dict[str, Any]:
+def quiet_config(state_dir: Path, version: GatewayVersion, tls: bool = False) -> dict[str, Any]:
     """Offline, quiet settings written before the first start (E2E.md)."""
     config: dict[str, Any] = {
         "update": {"checkOnStart": False},
@@ -89,6 +89,9 @@ def quiet_config(state_dir: Path, version: GatewayVersion) -> dict[str, Any]:
     # 2026.5.7 rejects the whole file on this key ("Unrecognized key: catalogRefresh").
     if version == "current":
         config["models"] = {"catalogRefresh": {"enabled": False}}
+    if tls:
+        # The gateway generates a self-signed pair under its state dir on first start.
+        config["gateway"] = {"tls": {"enabled": True, "autoGenerate": True}}
     return config
 
 
@@ -100,12 +103,14 @@ class DevGateway:
     token: str = field(repr=False)
     version: GatewayVersion
     ready_timeout: float = 120.0
+    tls: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _output_offset: int = field(default=0, init=False, repr=False)
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        scheme = "wss" if self.tls else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def output_path(self) -> Path:
@@ -170,7 +175,8 @@ class DevGateway:
         openclaw_dir.mkdir(exist_ok=True)
         config_path = openclaw_dir / "openclaw.json"
         if not config_path.exists():
-            config_path.write_text(json.dumps(quiet_config(self.state_dir, self.version), indent=2))
+            config = quiet_config(self.state_dir, self.version, self.tls)
+            config_path.write_text(json.dumps(config, indent=2))
         self._output_offset = self.output_path.stat().st_size if self.output_path.exists() else 0
 
     def _argv(self) -> list[str]:
@@ -232,8 +238,9 @@ def start_dev_gateway(
     token: str | None = None,
     version: GatewayVersion = "current",
     ready_timeout: float = 120.0,
+    tls: bool = False,
 ) -> DevGateway:
-    """Start an isolated gateway and return once it accepts connections."""
+    """Start an isolated gateway and return once it accepts connections (wss:// with `tls`)."""
     gateway = DevGateway(
         install=GatewayInstall.locate(install_dir, version),
         state_dir=state_dir.resolve(),
@@ -241,6 +248,7 @@ def start_dev_gateway(
         token=token or secrets.token_urlsafe(24),
         version=version,
         ready_timeout=ready_timeout,
+        tls=tls,
     )
     gateway.start()
     return gateway
