@@ -128,7 +128,7 @@ class DevGateway:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 self._argv(),
                 cwd=self.state_dir,
-                env=self._env(),
+                env=self.process_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -196,7 +196,7 @@ class DevGateway:
             "loopback",
         ]
 
-    def _env(self) -> dict[str, str]:
+    def process_env(self) -> dict[str, str]:
         # Built from scratch: the gateway must not see the operator's HOME, tokens or config.
         return {
             "PATH": f"{self.install.node.parent}:{_SYSTEM_PATH}",
