@@ -21,6 +21,7 @@ from mission_control.gateway import (
     GatewayAuthFailed,
     GatewayConnectionLost,
     GatewayPool,
+    GatewayRateLimited,
     GatewayTarget,
     GatewayTimeout,
 )
@@ -41,6 +42,9 @@ class ScriptedGateway:
         self.connect_attempts = 0
         # Error objects to answer the next connects with, in order (then hello-ok again).
         self.connect_errors: list[dict[str, Any]] = []
+        # Error objects for the next config.patch calls, in order (then success).
+        self.patch_errors: list[dict[str, Any]] = []
+        self.patch_calls: list[tuple[float, str]] = []
         self.server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -103,6 +107,16 @@ class ScriptedGateway:
             await self._reply(ws, request_id, accepted)
             await asyncio.sleep(0.05)
             await self._reply(ws, request_id, {"runId": params["idempotencyKey"], "status": "ok"})
+        elif method == "config.get":
+            await self._reply(ws, request_id, {"config": {}, "hash": f"h{len(self.patch_calls)}"})
+        elif method == "config.patch":
+            self.patch_calls.append((time.monotonic(), params["baseHash"]))
+            if self.patch_errors:
+                error = self.patch_errors.pop(0)
+                frame = {"type": "res", "id": request_id, "ok": False, "error": error}
+                await ws.send(json.dumps(frame))
+            else:
+                await self._reply(ws, request_id, {"ok": True})
         elif method == "silence":
             ticking.clear()
             await self._reply(ws, request_id, {})
@@ -238,3 +252,44 @@ async def test_connect_waits_while_the_gateway_is_still_starting(
         assert scripted.connect_attempts == 2
     finally:
         await conn.close()
+
+
+async def test_config_patch_fresh_retries_once_on_stale_hash(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    scripted.patch_errors = [
+        {"code": "INVALID_REQUEST", "message": "config changed since last load"}
+    ]
+    result = await GatewayClient(connection).config_patch_fresh({"a": 1}, base_hash="stale")
+    assert result == {"ok": True}
+    assert [base for _, base in scripted.patch_calls] == ["stale", "h1"]
+
+
+async def test_config_patch_fresh_waits_out_the_rate_limit(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    scripted.patch_errors = [
+        {
+            "code": "UNAVAILABLE",
+            "message": "rate limit exceeded for config.patch; retry after 1s",
+            "retryable": True,
+            "retryAfterMs": 300,
+        }
+    ]
+    await GatewayClient(connection).config_patch_fresh({"a": 1}, base_hash="h0")
+    (first, _), (second, _) = scripted.patch_calls
+    assert second - first >= 0.3
+
+
+async def test_config_patch_fresh_gives_up_on_long_rate_limits(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    scripted.patch_errors = [
+        {"code": "UNAVAILABLE", "message": "rate limit", "retryable": True, "retryAfterMs": 90_000}
+    ]
+    with pytest.raises(GatewayRateLimited) as caught:
+        await GatewayClient(connection).config_patch_fresh(
+            {"a": 1}, base_hash="h0", max_rate_limit_wait=1.0
+        )
+    assert caught.value.retry_after == 90.0
+    assert len(scripted.patch_calls) == 1

@@ -249,6 +249,10 @@ async def test_agent_run_without_model_is_accepted_then_fails(any_client: Gatewa
         assert not result.ok
         assert isinstance(result.error, GatewayError)
         assert result.summary
+        waited = await client.agent_wait(run.run_id, timeout=10.0)
+        assert waited.status == "error"
+        assert waited.error is not None
+        assert waited.summary
         event = await subscription.next(timeout=30.0)
         assert event.event in {"agent", "chat"}
         assert isinstance(event.payload, dict)

@@ -15,6 +15,7 @@ from mission_control.gateway.errors import (
     GatewayConfigConflict,
     GatewayConnectionLost,
     GatewayError,
+    GatewayRateLimited,
     GatewayUnsupportedFile,
     GatewayUnsupportedMethod,
     classify_error,
@@ -244,8 +245,10 @@ class GatewayClient:
         base_hash: str | None = None,
         replace_paths: Sequence[str] | None = None,
         note: str | None = None,
+        max_rate_limit_wait: float = 60.0,
     ) -> JsonObject:
-        """Patch against `base_hash` (or a fresh read); on a stale hash re-read and retry once."""
+        """Patch against `base_hash` (or a fresh read). On a stale hash re-read and retry once;
+        when rate limited, wait the gateway's `retryAfterMs` (up to `max_rate_limit_wait`) once."""
         if base_hash is None:
             base_hash = (await self.config_get()).hash
         try:
@@ -253,10 +256,16 @@ class GatewayClient:
                 patch, base_hash=base_hash, replace_paths=replace_paths, note=note
             )
         except GatewayConfigConflict:
-            fresh = await self.config_get()
-            return await self.config_patch(
-                patch, base_hash=fresh.hash, replace_paths=replace_paths, note=note
-            )
+            pass
+        except GatewayRateLimited as exc:
+            wait = exc.retry_after if exc.retry_after is not None else max_rate_limit_wait
+            if wait > max_rate_limit_wait:
+                raise
+            await asyncio.sleep(wait)
+        fresh = await self.config_get()
+        return await self.config_patch(
+            patch, base_hash=fresh.hash, replace_paths=replace_paths, note=note
+        )
 
     # -- sessions -------------------------------------------------------------------------
 
