@@ -1,0 +1,1 @@
+"""Provisioning: what an agent's gateway state should be (plans) and making it so (executor)."""

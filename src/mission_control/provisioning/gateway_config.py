@@ -1,0 +1,150 @@
+"""Pure planning of one batched gateway config change: heartbeat entries for Mission Control's
+agents, the exec-host and heartbeat-visibility defaults, and keeping the operator's agents'
+implicit heartbeats alive. Produces a JSON merge patch (or nothing when nothing changes)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ConfigShape = Literal["agents.entries", "agents.list"]
+
+HEARTBEAT_VISIBILITY_DEFAULTS: Mapping[str, bool] = {
+    "showOk": False,
+    "showAlerts": True,
+    "useIndicator": True,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatEntry:
+    agent_id: str
+    workspace: str
+    heartbeat: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    patch: dict[str, Any] | None
+    # Operator agents that heartbeated implicitly and now get an explicit block to keep doing so.
+    kept_heartbeating: tuple[str, ...] = ()
+    changed_agents: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _existing_entries(config: Mapping[str, Any], shape: ConfigShape) -> dict[str, dict[str, Any]]:
+    agents = _as_dict(config.get("agents"))
+    if shape == "agents.entries":
+        return {k: _as_dict(v) for k, v in _as_dict(agents.get("entries")).items()}
+    items = agents.get("list")
+    listed = items if isinstance(items, list) else []
+    return {str(e["id"]): e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), str)}
+
+
+def _replace_block(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch that turns ``current`` into exactly ``desired`` (stale keys -> null)."""
+    patch: dict[str, Any] = {key: None for key in current if key not in desired}
+    patch.update({k: v for k, v in desired.items() if current.get(k) != v})
+    return patch
+
+
+def _defaults_patch(config: Mapping[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    exec_config = _as_dict(_as_dict(config.get("tools")).get("exec"))
+    if not exec_config.get("host"):
+        patch["tools"] = {"exec": {"host": "gateway"}}
+    defaults = _as_dict(_as_dict(config.get("channels")).get("defaults"))
+    visibility = _as_dict(defaults.get("heartbeatVisibility"))
+    missing = {k: v for k, v in HEARTBEAT_VISIBILITY_DEFAULTS.items() if k not in visibility}
+    if missing:
+        patch["channels"] = {"defaults": {"heartbeatVisibility": missing}}
+    return patch
+
+
+def _implicit_keepers(
+    existing: Mapping[str, Mapping[str, Any]],
+    owned: set[str],
+    effective_every: Mapping[str, str | None],
+) -> dict[str, dict[str, Any]]:
+    """While no agent has a heartbeat block, the gateway beats implicitly; the first block we
+    add stops that for everyone else. Pin the operator's beating agents to their cadence."""
+    if any("heartbeat" in entry for entry in existing.values()):
+        return {}
+    return {
+        agent_id: {"every": every}
+        for agent_id, every in sorted(effective_every.items())
+        if agent_id not in owned and every and every != "0m"
+    }
+
+
+def plan_config_change(
+    config: Mapping[str, Any],
+    shape: ConfigShape,
+    entries: Sequence[HeartbeatEntry],
+    *,
+    effective_every: Mapping[str, str | None] | None = None,
+) -> ConfigChange:
+    """``effective_every`` is each agent's current heartbeat cadence as the gateway reports it
+    (``health``), None when off; used only to keep operator agents beating."""
+    existing = _existing_entries(config, shape)
+    owned = {entry.agent_id for entry in entries}
+    keepers = _implicit_keepers(existing, owned, effective_every or {}) if entries else {}
+    changed: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        current = existing.get(entry.agent_id, {})
+        diff: dict[str, Any] = {}
+        if current.get("workspace") != entry.workspace:
+            diff["workspace"] = entry.workspace
+        block = _replace_block(_as_dict(current.get("heartbeat")), entry.heartbeat)
+        if block or "heartbeat" not in current:
+            diff["heartbeat"] = block if "heartbeat" in current else dict(entry.heartbeat)
+        if diff:
+            changed[entry.agent_id] = diff
+    for agent_id, block in keepers.items():
+        changed[agent_id] = {"heartbeat": block}
+    patch = _defaults_patch(config)
+    if changed:
+        patch["agents"] = _agents_patch(config, shape, changed)
+    return ConfigChange(
+        patch=patch or None,
+        kept_heartbeating=tuple(keepers),
+        changed_agents=tuple(sorted(changed)),
+    )
+
+
+def _agents_patch(
+    config: Mapping[str, Any],
+    shape: ConfigShape,
+    changed: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    if shape == "agents.entries":
+        return {"entries": {agent_id: dict(diff) for agent_id, diff in changed.items()}}
+    # Legacy: arrays are replaced whole by a merge patch, so send the merged list.
+    items = _as_dict(config.get("agents")).get("list")
+    merged = copy.deepcopy(items) if isinstance(items, list) else []
+    seen: set[str] = set()
+    for item in merged:
+        if isinstance(item, dict) and item.get("id") in changed:
+            seen.add(item["id"])
+            _apply_merge(item, changed[item["id"]])
+    for agent_id, diff in changed.items():
+        if agent_id not in seen:
+            item = {"id": agent_id}
+            _apply_merge(item, diff)
+            merged.append(item)
+    return {"list": merged}
+
+
+def _apply_merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _apply_merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
