@@ -1,0 +1,193 @@
+"""Applies agent plans to a gateway idempotently: registration, workspace files, one batched
+config patch per gateway, session reset/delete, wake. Only gateway-client calls, no database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mission_control.core.logging import get_logger
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.errors import (
+    GatewayAlreadyExists,
+    GatewayConfigConflict,
+    GatewayNotFound,
+    GatewayUnsupportedFile,
+)
+from mission_control.provisioning.gateway_config import (
+    ConfigChange,
+    HeartbeatEntry,
+    plan_config_change,
+)
+from mission_control.provisioning.plan import AgentPlan
+
+log = get_logger("mission_control.provisioning")
+
+FILE_WRITE_CONCURRENCY = 4
+REGISTRATION_WAIT_SECONDS = 15.0
+
+
+class LeadFilesRefused(RuntimeError):
+    """The gateway refused files a board lead cannot work without."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilesResult:
+    written: tuple[str, ...]
+    refused: tuple[str, ...] = field(default_factory=tuple)
+
+
+async def existing_files(client: GatewayClient, agent_id: str) -> dict[str, bool]:
+    """Names in the agent's workspace mapped to the gateway's "missing" flag."""
+    try:
+        files = await client.files_list(agent_id)
+    except GatewayNotFound:
+        return {}
+    return {f.name: f.missing for f in files}
+
+
+async def _wait_registered(client: GatewayClient, agent_id: str) -> None:
+    """The gateway's runtime config lags a create by a second or two: poll, never sleep blind."""
+    delay, waited = 0.1, 0.0
+    while waited < REGISTRATION_WAIT_SECONDS:
+        if (await client.agents_list()).get(agent_id) is not None:
+            return
+        await asyncio.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 1.0)
+    raise GatewayNotFound(
+        f"the gateway did not list agent {agent_id} within {REGISTRATION_WAIT_SECONDS:.0f} s "
+        "of creating it",
+        method="agents.list",
+    )
+
+
+async def register_agent(client: GatewayClient, plan: AgentPlan) -> bool:
+    """Create (id as name) then set the display name and workspace; True when newly created."""
+    created = True
+    try:
+        await client.agents_create(plan.gateway_agent_id, workspace=plan.workspace)
+    except GatewayAlreadyExists:
+        created = False
+    if created:
+        await _wait_registered(client, plan.gateway_agent_id)
+    await client.agents_update(
+        plan.gateway_agent_id, name=plan.display_name, workspace=plan.workspace
+    )
+    return created
+
+
+async def write_files(
+    client: GatewayClient,
+    plan: AgentPlan,
+    writes: Mapping[str, str],
+    *,
+    concurrency: int = FILE_WRITE_CONCURRENCY,
+) -> FilesResult:
+    """Writes concurrently with a bound. A refused file is reported (an error for leads'
+    required files); any other failure propagates."""
+    limit = asyncio.Semaphore(concurrency)
+    refused: list[str] = []
+
+    async def write(name: str, content: str) -> str | None:
+        async with limit:
+            try:
+                await client.files_set(plan.gateway_agent_id, name, content)
+            except GatewayUnsupportedFile:
+                refused.append(name)
+                return None
+            return name
+
+    results = await asyncio.gather(*(write(n, c) for n, c in sorted(writes.items())))
+    written = tuple(name for name in results if name is not None)
+    if refused and plan.kind == "board_lead":
+        raise LeadFilesRefused(
+            "Gateway rejected required lead workspace files as unsupported: "
+            + ", ".join(sorted(set(refused)))
+        )
+    return FilesResult(written=written, refused=tuple(sorted(refused)))
+
+
+def _effective_every(health: Mapping[str, Any]) -> dict[str, str | None]:
+    cadence: dict[str, str | None] = {}
+    for item in health.get("agents", []):
+        if not isinstance(item, dict) or not isinstance(item.get("agentId"), str):
+            continue
+        beat = item.get("heartbeat") if isinstance(item.get("heartbeat"), dict) else {}
+        assert isinstance(beat, dict)
+        every = beat.get("every")
+        cadence[item["agentId"]] = every if beat.get("enabled") and isinstance(every, str) else None
+    return cadence
+
+
+async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry]) -> ConfigChange:
+    """One config.patch for the whole batch, none when nothing changes; on a stale base hash
+    re-read, re-plan and retry once."""
+    for attempt in (1, 2):
+        snapshot = await client.config_get()
+        cadence = _effective_every(await client.health()) if entries else {}
+        change = plan_config_change(
+            snapshot.config,
+            client.profile.config_shape,
+            entries,
+            effective_every=cadence,
+        )
+        if change.patch is None:
+            return change
+        try:
+            await client.config_patch(
+                change.patch, base_hash=snapshot.hash, note="Mission Control provisioning"
+            )
+        except GatewayConfigConflict:
+            if attempt == 2:
+                raise
+            continue
+        if change.kept_heartbeating:
+            log.info("kept_operator_heartbeats", agents=list(change.kept_heartbeating))
+        return change
+    raise AssertionError("unreachable")
+
+
+async def reset_session(client: GatewayClient, key: str) -> None:
+    try:
+        await client.sessions_reset(key)
+    except GatewayNotFound:
+        return
+
+
+async def delete_session(client: GatewayClient, key: str) -> None:
+    try:
+        await client.sessions_delete(key)
+    except GatewayNotFound:
+        return
+
+
+async def delete_agent(client: GatewayClient, agent_id: str, *, delete_files: bool = True) -> None:
+    """Removes the agent; an agent that is already gone is fine."""
+    try:
+        await client.agents_delete(agent_id, delete_files=delete_files)
+    except GatewayNotFound:
+        return
+
+
+async def wake(
+    client: GatewayClient, *, session_key: str, label: str, message: str, idempotency_key: str
+) -> str | None:
+    """Ensures the session exists, then sends the wake message (delivered). Returns the run id."""
+    await client.sessions_patch(session_key, label=label)
+    result = await client.chat_send(
+        session_key, message, idempotency_key=idempotency_key, deliver=True
+    )
+    run_id = result.get("runId")
+    return run_id if isinstance(run_id, str) else None
+
+
+def wake_message(agent_name: str, verb: str) -> str:
+    """SPEC 5.1: greet, say the workspace was <verb>, then how to start."""
+    return (
+        f"Hello {agent_name}, your workspace has been {verb} by Mission Control.\n\n"
+        "Start now: if BOOTSTRAP.md exists, read and follow it first; then read AGENTS.md and "
+        "check in with Mission Control as it describes. Begin your heartbeats after start-up."
+    )
