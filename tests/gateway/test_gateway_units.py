@@ -200,6 +200,22 @@ def test_auth_failure_tells_the_operator_to_check_the_token() -> None:
     assert error.retryable is False
 
 
+def test_bad_device_signature_is_not_blamed_on_the_token() -> None:
+    error = classify_error(
+        {
+            "code": "INVALID_REQUEST",
+            "message": "device signature expired",
+            "details": {
+                "code": "DEVICE_AUTH_SIGNATURE_EXPIRED",
+                "reason": "device-signature-stale",
+            },
+        }
+    )
+    assert isinstance(error, gw.GatewayAuthFailed)
+    assert "clocks" in str(error)
+    assert "token itself was not the problem" in str(error)
+
+
 def test_pairing_required_names_the_commands_to_run() -> None:
     # Shape emitted by openclaw 2026.9.6 for a remote device that is not approved yet.
     error = classify_error(

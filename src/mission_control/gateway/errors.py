@@ -176,6 +176,12 @@ _AUTH_MESSAGE = (
     "--show` prints it)."
 )
 
+_DEVICE_MESSAGE = (
+    "The gateway rejected Mission Control's device signature ({detail}). Check that the clocks "
+    "of both hosts agree (the gateway accepts about two minutes of skew) and that the device "
+    "identity file is intact; the gateway token itself was not the problem."
+)
+
 _PAIRING_MESSAGE = (
     "This Mission Control installation (device {device}) is not approved on the gateway yet "
     "({reason}). On the gateway host run `openclaw devices list`, then "
@@ -234,10 +240,9 @@ def _classify_structured(
         return GatewayPairingRequired, _pairing_message(message, details, device_id)
     if detail_code == "AUTH_RATE_LIMITED":
         return GatewayRateLimited, message
-    if (
-        detail_code.startswith(("AUTH_", "DEVICE_AUTH_"))
-        or detail_code == "DEVICE_IDENTITY_REQUIRED"
-    ):
+    if detail_code.startswith("DEVICE_AUTH_") or detail_code == "DEVICE_IDENTITY_REQUIRED":
+        return GatewayAuthFailed, _DEVICE_MESSAGE.format(detail=f"{detail_code}: {message}")
+    if detail_code.startswith("AUTH_"):
         return GatewayAuthFailed, _AUTH_MESSAGE.format(detail=f"{detail_code}: {message}")
     if code == "PROTOCOL_MISMATCH" or detail_code == "PROTOCOL_MISMATCH":
         return GatewayProtocolMismatch, _PROTOCOL_MESSAGE.format(message=message)
