@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -147,8 +148,14 @@ async def test_client_reconnects_after_gateway_restart(
     try:
         client = GatewayClient(connection)
         assert (await client.health())["ok"] is True
+        old_group = any_gateway.pid
+        assert old_group is not None
         # Restart in a thread so the event loop keeps running and sees the socket drop.
         await asyncio.to_thread(any_gateway.restart)
+        # Nothing of the old gateway survives: its whole process group is gone.
+        with pytest.raises(ProcessLookupError):
+            os.killpg(old_group, 0)
+        assert any_gateway.pid != old_group
         health = await client.health(timeout=90.0)
         assert health["ok"] is True
         assert connection.handshakes == 2
