@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            await runtime.gateway_pool.close()
             await runtime.database.dispose()
             log.info("shutdown")
 

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
     agent_last_seen_interval_seconds: float = Field(default=30.0, ge=0)
+    reconciler_enabled: bool = True
+    reconciler_interval_seconds: float = Field(default=5.0, gt=0)
+    provisioning_concurrency: int = Field(default=4, ge=1, le=64)
+    checkin_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="How long a woken agent has to check in."
+    )
+    max_wake_attempts: int = Field(default=3, ge=1, le=20)
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from mission_control.core.db import Database
 from mission_control.core.metrics import HttpMetrics
 from mission_control.core.security import SecretBox, VerifiedTokenCache
+from mission_control.gateway.connection import GatewayTarget
+from mission_control.gateway.pool import GatewayPool
+from mission_control.gateways.models import Gateway
 from mission_control.settings import Settings
 
 
@@ -23,3 +27,19 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)
+        self.gateway_pool = GatewayPool()
+
+    @property
+    def device_identity_path(self) -> Path:
+        """Mission Control's Ed25519 device identity for gateway handshakes (mode 0600)."""
+        return self.settings.data_dir / "device-identity.json"
+
+    def gateway_target(self, gateway: Gateway) -> GatewayTarget:
+        """How to reach ``gateway``: its URL, decrypted token and TLS choice."""
+        token = self.secrets.decrypt(gateway.token_ciphertext) if gateway.token_ciphertext else ""
+        return GatewayTarget(
+            url=gateway.url,
+            token=token,
+            identity_path=self.device_identity_path,
+            allow_self_signed=gateway.allow_insecure_tls,
+        )

@@ -1,0 +1,120 @@
+"""Queries the provisioning flows and the reconciler need."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mission_control.agents.models import Agent
+from mission_control.boards.models import Board
+from mission_control.gateways.models import Gateway
+from mission_control.organizations.models import OrganizationMember, Role
+from mission_control.tasks.models import Task
+from mission_control.users.models import User
+
+
+async def organization_owner(session: AsyncSession, organization_id: uuid.UUID) -> User | None:
+    """The earliest owner of the organisation: whose profile agents' USER.md describes."""
+    result = await session.execute(
+        select(User)
+        .join(OrganizationMember, OrganizationMember.user_id == User.id)
+        .where(
+            OrganizationMember.organization_id == organization_id,
+            OrganizationMember.role == Role.OWNER,
+        )
+        .order_by(OrganizationMember.created_at, OrganizationMember.id)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def pending_agent_ids(session: AsyncSession, limit: int) -> list[uuid.UUID]:
+    """Agents whose desired generation is ahead of what a gateway confirmed, oldest first."""
+    result = await session.execute(
+        select(Agent.id)
+        .where(Agent.generation > Agent.applied_generation, Agent.delete_requested_at.is_(None))
+        .order_by(Agent.provision_requested_at, Agent.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def deleting_agent_ids(session: AsyncSession, limit: int) -> list[uuid.UUID]:
+    result = await session.execute(
+        select(Agent.id)
+        .where(Agent.delete_requested_at.is_not(None))
+        .order_by(Agent.delete_requested_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def overdue_agent_ids(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Woken agents past their check-in deadline that have not checked in since the wake."""
+    result = await session.execute(
+        select(Agent.id)
+        .where(
+            Agent.checkin_deadline_at.is_not(None),
+            Agent.checkin_deadline_at < now,
+            Agent.delete_requested_at.is_(None),
+            or_(Agent.last_seen_at.is_(None), Agent.last_seen_at < Agent.last_wake_sent_at),
+        )
+        .order_by(Agent.checkin_deadline_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def agents_on_gateway(
+    session: AsyncSession, gateway_id: uuid.UUID, *, board_id: uuid.UUID | None = None
+) -> list[Agent]:
+    query = select(Agent).where(Agent.gateway_id == gateway_id)
+    if board_id is not None:
+        query = query.where(Agent.board_id == board_id)
+    result = await session.execute(query.order_by(Agent.created_at, Agent.id))
+    return list(result.scalars())
+
+
+async def board_and_gateway(
+    session: AsyncSession, agent: Agent
+) -> tuple[Board | None, Gateway | None]:
+    board = await session.get(Board, agent.board_id) if agent.board_id else None
+    gateway = await session.get(Gateway, agent.gateway_id)
+    return board, gateway
+
+
+async def release_tasks(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> None:
+    """SPEC 6.12: in-progress work goes back to the inbox; everything else is just unassigned."""
+    await session.execute(
+        update(Task)
+        .where(and_(Task.assigned_agent_id == agent_id, Task.status == "in_progress"))
+        .values(
+            assigned_agent_id=None,
+            status="inbox",
+            in_progress_at=None,
+            updated_at=now,
+            version=Task.version + 1,
+        )
+    )
+    await session.execute(
+        update(Task)
+        .where(Task.assigned_agent_id == agent_id)
+        .values(assigned_agent_id=None, updated_at=now, version=Task.version + 1)
+    )
+
+
+async def lead_of(session: AsyncSession, board_id: uuid.UUID) -> Agent | None:
+    result = await session.execute(
+        select(Agent).where(Agent.board_id == board_id, Agent.is_board_lead.is_(True))
+    )
+    return result.scalar_one_or_none()
+
+
+async def main_agent_of(session: AsyncSession, gateway_id: uuid.UUID) -> Agent | None:
+    result = await session.execute(
+        select(Agent).where(Agent.gateway_id == gateway_id, Agent.board_id.is_(None))
+    )
+    return result.scalar_one_or_none()

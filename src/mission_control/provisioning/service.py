@@ -1,0 +1,438 @@
+"""Lifecycle flows (SPEC 5): request work durably, apply it to the gateway, record the outcome.
+
+Each flow reads what it needs in a short transaction, talks to the gateway with no transaction
+open, then records the outcome in another. Intent is durable (``generation`` ahead of
+``applied_generation``), so a failure or a restart delays work and never loses it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mission_control.activity import service as activity
+from mission_control.agents.models import Agent, AgentStatus
+from mission_control.boards.models import Board
+from mission_control.core.clock import utcnow
+from mission_control.core.logging import get_logger
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import MintedToken, mint_token, verify_secret
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.errors import GatewayError, GatewayNotFound
+from mission_control.gateway.profile import GatewayProfile
+from mission_control.gateways.models import Gateway
+from mission_control.provisioning import executor, repository
+from mission_control.provisioning.context import RenderInputs, agent_ref
+from mission_control.provisioning.gateway_config import HeartbeatEntry
+from mission_control.provisioning.identities import (
+    MAIN_SESSION_LABEL,
+    agent_session_key,
+    gateway_agent_id,
+    gateway_main_session_key,
+)
+from mission_control.provisioning.plan import (
+    AgentPlan,
+    GatewayCapabilities,
+    files_to_write,
+    plan_agent,
+)
+from mission_control.provisioning.tokens import read_auth_token
+from mission_control.users.models import User
+
+log = get_logger("mission_control.provisioning")
+
+Action = Literal["provision", "update"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    action: Action = "provision"
+    reset_session: bool = False
+    wake: bool = True
+    force_bootstrap: bool = False
+    rotate_token: bool = False
+    overwrite: bool = False
+
+
+@dataclass(slots=True)
+class ApplyOutcome:
+    agent_id: uuid.UUID
+    ok: bool
+    error: str | None = None
+    retryable: bool = False
+    created: bool = False
+    token_rotated: bool = False
+    files_written: tuple[str, ...] = ()
+    files_refused: tuple[str, ...] = ()
+    config_patched: bool = False
+    kept_heartbeating: tuple[str, ...] = ()
+    woke: bool = False
+
+
+@dataclass(slots=True)
+class _Loaded:
+    agent: Agent
+    board: Board | None
+    gateway: Gateway
+    user: User | None
+    generation: int = 0
+    organization_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def capabilities(profile: GatewayProfile) -> GatewayCapabilities:
+    return GatewayCapabilities(
+        workspace_files=profile.workspace_files,
+        heartbeat_off=dict(profile.heartbeat_off),
+        heartbeat_prompt_in_config="HEARTBEAT.md" not in profile.workspace_files,
+    )
+
+
+def request_apply(agent: Agent, action: Action) -> None:
+    """Records the intent durably (committed with the caller's transaction)."""
+    agent.generation += 1
+    agent.provision_requested_at = utcnow()
+    agent.provision_action = action
+
+
+async def _load(session: AsyncSession, agent_id: uuid.UUID) -> _Loaded | None:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        return None
+    board, gateway = await repository.board_and_gateway(session, agent)
+    if gateway is None:
+        raise ValueError(f"agent {agent.name} has no gateway")
+    user = await repository.organization_owner(session, gateway.organization_id)
+    return _Loaded(
+        agent=agent,
+        board=board,
+        gateway=gateway,
+        user=user,
+        generation=agent.generation,
+        organization_id=gateway.organization_id,
+    )
+
+
+async def _token_for(
+    client: GatewayClient, caps: GatewayCapabilities, agent: Agent, rotate: bool
+) -> tuple[str, MintedToken | None, str | None]:
+    """The agent's current token read back from its workspace, or a new one (with why)."""
+    if rotate:
+        minted = mint_token()
+        return minted.raw, minted, "rotation requested"
+    if agent.agent_token_hash is None:
+        minted = mint_token()
+        return minted.raw, minted, None
+    name = "TOOLS.md" if "TOOLS.md" in caps.workspace_files else "AGENTS.md"
+    try:
+        stored = await client.files_get(gateway_agent_id(agent_ref(agent)), name)
+        token = read_auth_token(stored.content or "")
+    except GatewayNotFound:
+        token = None
+    if token and verify_secret(token, agent.agent_token_hash):
+        return token, None, None
+    minted = mint_token()
+    reason = (
+        f"the token in {name} did not match" if token else f"no token could be read from {name}"
+    )
+    return minted.raw, minted, reason
+
+
+async def _apply_on_gateway(
+    client: GatewayClient, loaded: _Loaded, options: ApplyOptions, base_url: str
+) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
+    agent = loaded.agent
+    caps = capabilities(client.profile)
+    probe = plan_agent(
+        RenderInputs(agent, loaded.board, loaded.gateway, loaded.user, base_url, "-"),
+        caps,
+        action=options.action,
+    )
+    created = await executor.register_agent(client, probe)
+    existing = await executor.existing_files(client, probe.gateway_agent_id)
+    token, minted, why = await _token_for(client, caps, agent, options.rotate_token)
+    if why:
+        log.info("agent_token_rotated", agent_id=str(agent.id), reason=why)
+    plan = plan_agent(
+        RenderInputs(agent, loaded.board, loaded.gateway, loaded.user, base_url, token),
+        caps,
+        action=options.action,
+        force_bootstrap=options.force_bootstrap,
+        existing_files=existing,
+    )
+    writes = files_to_write(plan, existing, action=options.action, overwrite=options.overwrite)
+    # The file holding the token goes last, so a failed write never strands a new token.
+    token_file = "TOOLS.md" if "TOOLS.md" in writes else "AGENTS.md"
+    first = await executor.write_files(
+        client, plan, {k: v for k, v in writes.items() if k != token_file}
+    )
+    last = await executor.write_files(
+        client, plan, {k: v for k, v in writes.items() if k == token_file}
+    )
+    change = await executor.apply_config(
+        client, [HeartbeatEntry(plan.gateway_agent_id, plan.workspace, plan.heartbeat)]
+    )
+    if options.reset_session:
+        await executor.reset_session(client, plan.session_key)
+    if options.wake:
+        verb = "provisioned" if options.action == "provision" else "updated"
+        await executor.wake(
+            client,
+            session_key=plan.session_key,
+            label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
+            message=executor.wake_message(agent.name, verb),
+            idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
+        )
+    outcome = ApplyOutcome(
+        agent_id=agent.id,
+        ok=True,
+        created=created,
+        token_rotated=minted is not None,
+        files_written=first.written + last.written,
+        files_refused=first.refused + last.refused,
+        config_patched=change.patch is not None,
+        kept_heartbeating=change.kept_heartbeating,
+        woke=options.wake,
+    )
+    return outcome, plan, minted
+
+
+def describe_failure(error: Exception) -> str:
+    """A message an operator can act on."""
+    if isinstance(error, GatewayError):
+        return f"Gateway error ({error.code}): {error.message}"
+    return f"{error.__class__.__name__}: {error}"
+
+
+async def apply_agent(
+    runtime: Runtime, agent_id: uuid.UUID, options: ApplyOptions | None = None
+) -> ApplyOutcome:
+    """Provision or update one agent on its gateway and record the outcome."""
+    options = options or ApplyOptions()
+    async with runtime.database.unit_of_work() as session:
+        loaded = await _load(session, agent_id)
+    if loaded is None:
+        return ApplyOutcome(agent_id=agent_id, ok=False, error="agent not found")
+    try:
+        client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
+        outcome, plan, minted = await _apply_on_gateway(
+            client, loaded, options, runtime.settings.agent_base_url
+        )
+    except (GatewayError, executor.LeadFilesRefused, ValueError) as error:
+        failure = ApplyOutcome(
+            agent_id=agent_id,
+            ok=False,
+            error=describe_failure(error),
+            retryable=isinstance(error, GatewayError) and error.retryable,
+        )
+        await _record_failure(runtime, loaded, options, failure)
+        return failure
+    await _record_success(runtime, loaded, options, outcome, plan, minted)
+    return outcome
+
+
+async def _record_failure(
+    runtime: Runtime, loaded: _Loaded, options: ApplyOptions, outcome: ApplyOutcome
+) -> None:
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, loaded.agent.id)
+        if agent is None:
+            return
+        agent.last_provision_error = outcome.error
+        doing = "Provisioning" if options.action == "provision" else "Updating"
+        _event(
+            session,
+            loaded,
+            agent,
+            f"agent.{options.action}.failed",
+            f"{doing} {agent.name} failed: {outcome.error}",
+        )
+
+
+async def _record_success(
+    runtime: Runtime,
+    loaded: _Loaded,
+    options: ApplyOptions,
+    outcome: ApplyOutcome,
+    plan: AgentPlan,
+    minted: MintedToken | None,
+) -> None:
+    now = utcnow()
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, loaded.agent.id)
+        if agent is None:
+            return
+        if minted is not None:
+            agent.token_id, agent.agent_token_hash = minted.token_id, minted.hash
+        agent.openclaw_session_id = plan.session_key
+        agent.applied_generation = max(agent.applied_generation, loaded.generation)
+        if agent.applied_generation >= agent.generation:
+            agent.provision_requested_at = None
+            agent.provision_action = None
+        agent.provision_confirm_token_hash = None
+        agent.last_provision_error = None
+        agent.last_provisioned_at = now
+        if agent.last_seen_at is None:
+            agent.status = AgentStatus.PROVISIONING
+        elif agent.status in (AgentStatus.UPDATING, AgentStatus.DELETING):
+            agent.status = AgentStatus.ONLINE
+        verb = "Provisioned" if options.action == "provision" else "Updated"
+        _event(
+            session,
+            loaded,
+            agent,
+            f"agent.{options.action}.direct",
+            f"{verb} {agent.name} on gateway {loaded.gateway.name}.",
+            details={
+                "files_written": list(outcome.files_written),
+                "files_refused": list(outcome.files_refused),
+                "config_patched": outcome.config_patched,
+                "kept_heartbeating": list(outcome.kept_heartbeating),
+                "token_rotated": outcome.token_rotated,
+            },
+        )
+        if outcome.woke:
+            agent.wake_attempts += 1
+            agent.last_wake_sent_at = now
+            agent.checkin_deadline_at = now + timedelta(
+                seconds=runtime.settings.checkin_timeout_seconds
+            )
+            _event(
+                session, loaded, agent, "agent.wakeup.sent", f"Wakeup message sent to {agent.name}."
+            )
+
+
+def _event(
+    session: AsyncSession,
+    loaded: _Loaded,
+    agent: Agent,
+    event_type: str,
+    message: str,
+    details: dict[str, object] | None = None,
+) -> None:
+    activity.record(
+        session,
+        event_type,
+        message,
+        organization_id=loaded.organization_id,
+        board_id=agent.board_id,
+        agent_id=agent.id,
+        details=details,
+    )
+
+
+async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
+    """SPEC 5.2 + 6.12: remove the agent from its gateway, release its tasks, delete the row.
+
+    The deletion request is durable: if the gateway is down the row stays marked and the
+    reconciler finishes the job later.
+    """
+    async with runtime.database.unit_of_work() as session:
+        loaded = await _load(session, agent_id)
+        if loaded is None:
+            return ApplyOutcome(agent_id=agent_id, ok=True)
+        agent = loaded.agent
+        if agent.delete_requested_at is None:
+            agent.delete_requested_at = utcnow()
+            agent.status = AgentStatus.DELETING
+    ref = agent_ref(loaded.agent)
+    try:
+        client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
+        await executor.delete_agent(client, gateway_agent_id(ref))
+        await executor.delete_session(client, agent_session_key(ref))
+    except GatewayError as error:
+        failure = ApplyOutcome(agent_id=agent_id, ok=False, error=describe_failure(error))
+        async with runtime.database.unit_of_work() as session:
+            row = await session.get(Agent, agent_id)
+            if row is not None:
+                row.last_provision_error = failure.error
+                activity.record(
+                    session,
+                    "agent.delete.failed",
+                    f"Deleting {row.name} from gateway {loaded.gateway.name} failed: "
+                    f"{failure.error}",
+                    organization_id=loaded.organization_id,
+                    board_id=row.board_id,
+                    agent_id=row.id,
+                )
+        return failure
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, agent_id)
+        if row is None:
+            return ApplyOutcome(agent_id=agent_id, ok=True)
+        await repository.release_tasks(session, agent_id, utcnow())
+        activity.record(
+            session,
+            "agent.delete.direct",
+            f"Deleted agent {row.name}.",
+            organization_id=loaded.organization_id,
+            board_id=row.board_id,
+            details={"agent_id": str(agent_id), "gateway_agent_id": gateway_agent_id(ref)},
+        )
+        await session.delete(row)
+    return ApplyOutcome(agent_id=agent_id, ok=True)
+
+
+async def ensure_gateway_main_agent(runtime: Runtime, gateway_id: uuid.UUID) -> uuid.UUID:
+    """SPEC 5.4: the gateway's concierge row exists and is queued for provisioning."""
+    async with runtime.database.unit_of_work() as session:
+        gateway = await session.get(Gateway, gateway_id)
+        if gateway is None:
+            raise ValueError("gateway not found")
+        agent = await repository.main_agent_of(session, gateway_id)
+        name = f"{gateway.name} Gateway Agent"
+        if agent is None:
+            agent = Agent(
+                gateway_id=gateway_id,
+                board_id=None,
+                name=name,
+                name_key=name.lower(),
+                identity_profile={
+                    "role": "Gateway Agent",
+                    "communication_style": "direct, concise, practical",
+                    "emoji": ":compass:",
+                },
+                openclaw_session_id=gateway_main_session_key(gateway_id),
+            )
+            session.add(agent)
+            request_apply(agent, "provision")
+        elif agent.applied_generation < 1 or agent.name != name:
+            agent.name, agent.name_key = name, name.lower()
+            request_apply(agent, "update" if agent.applied_generation else "provision")
+        await session.flush()
+        return agent.id
+
+
+async def ensure_board_lead(
+    runtime: Runtime, board_id: uuid.UUID, *, name: str = "Lead Agent"
+) -> tuple[uuid.UUID, bool]:
+    """SPEC 5.5: the board's lead exists; a lead that never reached its gateway is queued again
+    (§11.10). Returns (lead id, created)."""
+    async with runtime.database.unit_of_work() as session:
+        board = await session.get(Board, board_id)
+        if board is None or board.gateway_id is None:
+            raise ValueError("the board needs a gateway before it can have a lead")
+        lead = await repository.lead_of(session, board_id)
+        if lead is not None:
+            if lead.applied_generation < 1 and lead.generation < 1:
+                request_apply(lead, "provision")
+            return lead.id, False
+        lead = Agent(
+            gateway_id=board.gateway_id,
+            board_id=board_id,
+            name=name,
+            name_key=name.strip().lower(),
+            is_board_lead=True,
+            identity_profile={
+                "role": "Board Lead",
+                "communication_style": "direct, concise, practical",
+                "emoji": ":gear:",
+            },
+        )
+        session.add(lead)
+        request_apply(lead, "provision")
+        await session.flush()
+        return lead.id, True
