@@ -1,0 +1,84 @@
+"""Leader election for background controllers: exactly one active per job kind.
+
+PostgreSQL: a session-level advisory lock held on a dedicated connection (released when the
+connection ends, so a crashed process frees it). SQLite: one process owns the file, so an
+in-process lock per database and job suffices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from types import TracebackType
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mission_control.core.db import Database
+
+_local_holders: set[tuple[str, str]] = set()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a job name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class LeaderLock:
+    def __init__(self, database: Database, name: str) -> None:
+        self.database = database
+        self.name = name
+        self._connection: AsyncConnection | None = None
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    async def try_acquire(self) -> bool:
+        if self._held:
+            return True
+        if self.database.dialect != "postgresql":
+            key = (self.database.url, self.name)
+            if key in _local_holders:
+                return False
+            _local_holders.add(key)
+            self._held = True
+            return True
+        connection = await self.database.engine.connect()
+        result = await connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(self.name)}
+        )
+        if result.scalar_one():
+            await connection.commit()
+            self._connection, self._held = connection, True
+            return True
+        await connection.close()
+        return False
+
+    async def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        if self._connection is None:
+            _local_holders.discard((self.database.url, self.name))
+            return
+        connection, self._connection = self._connection, None
+        try:
+            await connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(self.name)}
+            )
+            await connection.commit()
+        finally:
+            await connection.close()
+
+    async def __aenter__(self) -> LeaderLock:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.shield(self.release())
