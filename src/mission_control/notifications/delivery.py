@@ -10,7 +10,6 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -20,13 +19,12 @@ from sqlalchemy.orm import Session, SessionTransaction
 from mission_control.activity import service as activity
 from mission_control.agents.models import Agent
 from mission_control.core.clock import utcnow
-from mission_control.core.db import Database
 from mission_control.core.logging import get_logger
-from mission_control.core.security import SecretBox, SecretBoxError
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import SecretBoxError
 from mission_control.gateway import (
     GatewayAuthFailed,
     GatewayError,
-    GatewayPool,
     GatewayProtocolMismatch,
     GatewayTarget,
 )
@@ -96,20 +94,16 @@ class Notifier:
 
     def __init__(
         self,
-        database: Database,
-        secrets: SecretBox,
-        pool: GatewayPool,
-        identity_path: Path,
+        runtime: Runtime,
         *,
         lease: timedelta = timedelta(minutes=2),
         batch_size: int = 50,
         concurrency: int = 8,
         send_timeout: float = 30.0,
     ) -> None:
-        self.database = database
-        self.secrets = secrets
-        self.pool = pool
-        self.identity_path = identity_path
+        self.runtime = runtime
+        self.database = runtime.database
+        self.pool = runtime.gateway_pool
         self.lease = lease
         self.batch_size = batch_size
         self.send_timeout = send_timeout
@@ -221,18 +215,9 @@ class Notifier:
         if gateway is None:
             return None, f"Agent {agent.name}'s gateway no longer exists."
         try:
-            token = (
-                self.secrets.decrypt(gateway.token_ciphertext) if gateway.token_ciphertext else ""
-            )
+            return self.runtime.gateway_target(gateway), None
         except SecretBoxError as error:
             return None, str(error)
-        target = GatewayTarget(
-            url=gateway.url,
-            token=token,
-            identity_path=self.identity_path,
-            allow_self_signed=gateway.allow_insecure_tls,
-        )
-        return target, None
 
     async def _send(self, attempt: _Attempt) -> tuple[str | None, str | None]:
         assert attempt.target is not None
@@ -349,21 +334,13 @@ def _record_activity(
 _notifiers: weakref.WeakKeyDictionary[Engine, Notifier] = weakref.WeakKeyDictionary()
 
 
-def identity_path_for(data_dir: Path) -> Path:
-    """Mission Control's gateway device identity file (one per installation)."""
-    return data_dir / "gateway-device.pem"
-
-
 @contextlib.asynccontextmanager
-async def running_notifier(
-    database: Database, secrets: SecretBox, data_dir: Path, *, interval: float = 5.0
-) -> AsyncIterator[Notifier]:
-    """The app's notifier for its lifespan: delivery after commit plus the retry loop."""
-    pool = GatewayPool()
-    notifier = Notifier(database, secrets, pool, identity_path_for(data_dir))
+async def running_notifier(runtime: Runtime, *, interval: float = 5.0) -> AsyncIterator[Notifier]:
+    """The app's notifier for its lifespan: delivery after commit plus the retry loop (until
+    the provisioning reconciler takes the retries over). The gateway pool is the runtime's."""
+    notifier = Notifier(runtime)
     notifier.start(interval)
     try:
         yield notifier
     finally:
         await notifier.stop()
-        await pool.close()
