@@ -12,6 +12,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mission_control import __version__
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.approvals.agent_router import router as approvals_agent_router
+from mission_control.approvals.router import router as approvals_router
 from mission_control.boards.router import router as boards_router
 from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
@@ -25,6 +27,8 @@ from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.settings import Settings
+from mission_control.tasks.agent_router import router as tasks_agent_router
+from mission_control.tasks.router import router as tasks_router
 from mission_control.users.router import router as users_router
 
 log = get_logger("mission_control.app")
@@ -118,6 +122,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         gateways_router,
         boards_router,
         agent_api_router,
+        tasks_router,
+        tasks_agent_router,
+        approvals_router,
+        approvals_agent_router,
     ):
         app.include_router(router)
     return app
