@@ -28,7 +28,7 @@ from mission_control.gateway import (
     GatewayUnsupportedFile,
 )
 from mission_control.gateway.connection import ConnectionOptions
-from mission_control.gateway.dev import DevGateway
+from mission_control.gateway.dev import DevGateway, descendants
 from tests.gateway.conftest import EXPECTED_SERVER_VERSION, target_for
 
 pytestmark = pytest.mark.gateway
@@ -36,8 +36,12 @@ pytestmark = pytest.mark.gateway
 T = TypeVar("T")
 
 
-def version_of(gateway: DevGateway) -> str:
-    return gateway.version
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 async def eventually(action: Callable[[], Awaitable[T]], timeout: float = 20.0) -> T:
@@ -150,11 +154,13 @@ async def test_client_reconnects_after_gateway_restart(
         assert (await client.health())["ok"] is True
         old_group = any_gateway.pid
         assert old_group is not None
+        old_processes = [old_group, *descendants(old_group)]
         # Restart in a thread so the event loop keeps running and sees the socket drop.
         await asyncio.to_thread(any_gateway.restart)
         # Nothing of the old gateway survives: its whole process group is gone.
         with pytest.raises(ProcessLookupError):
             os.killpg(old_group, 0)
+        assert [pid for pid in old_processes if pid_alive(pid)] == []
         assert any_gateway.pid != old_group
         health = await client.health(timeout=90.0)
         assert health["ok"] is True

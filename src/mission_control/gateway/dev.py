@@ -145,6 +145,8 @@ class DevGateway:
         process, self.process = self.process, None
         if process is None:
             return
+        # The gateway's spawn broker starts its own process group; remember it before stopping.
+        escaped = [pid for pid in descendants(process.pid) if _group_of(pid) != process.pid]
         if process.poll() is None:
             _signal_group(process.pid, signal.SIGTERM)
             try:
@@ -154,6 +156,8 @@ class DevGateway:
                 process.wait(timeout)
         # Children that ignored SIGTERM die with the group even if the leader exited.
         _signal_group(process.pid, signal.SIGKILL)
+        for pid in escaped:
+            _signal_group(pid, signal.SIGKILL)
 
     def restart(self) -> None:
         self.stop()
@@ -252,6 +256,27 @@ def start_dev_gateway(
     )
     gateway.start()
     return gateway
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid` (Linux /proc), children before grandchildren."""
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        parent = queue.pop(0)
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                children = [int(child) for child in task.read_text().split()]
+                found.extend(children)
+                queue.extend(children)
+    return found
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _accepts(port: int) -> bool:

@@ -1,0 +1,215 @@
+"""The provisioning engine against a real OpenClaw gateway (its own, so config state is ours)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mission_control.activity.models import ActivityEvent
+from mission_control.agents.models import Agent
+from mission_control.app import build_runtime
+from mission_control.core.db import Database
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import verify_secret
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
+from mission_control.gateways.models import Gateway
+from mission_control.organizations.models import OrganizationMember, Role
+from mission_control.provisioning import service
+from mission_control.provisioning.context import agent_ref
+from mission_control.provisioning.identities import gateway_agent_id
+from mission_control.provisioning.reconciler import Reconciler
+from mission_control.provisioning.tokens import read_auth_token
+from mission_control.settings import Settings
+from mission_control.users.models import User
+from tests.support import factories
+from tests.support.database import empty_all_tables
+
+pytestmark = pytest.mark.gateway
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    gateway_install: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevGateway]:
+    try:
+        running = start_dev_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-prov"))
+    except DevGatewayError as exc:
+        pytest.fail(f"OpenClaw gateway did not start: {exc}", pytrace=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+async def runtime(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    database = Database(sqlite_url)
+    await empty_all_tables(database)
+    settings = Settings(
+        auth_token=secrets.token_urlsafe(48),
+        data_dir=tmp_path,
+        database_url=sqlite_url,
+        base_url="http://127.0.0.1:9/",
+    )
+    runtime = build_runtime(settings, database)
+    yield runtime
+    await runtime.gateway_pool.close()
+    await empty_all_tables(database)
+    await database.dispose()
+
+
+async def _world(runtime: Runtime, gw: DevGateway) -> tuple[uuid.UUID, uuid.UUID]:
+    async with runtime.database.unit_of_work() as session:
+        org = await factories.organization(session)
+        owner = User(auth_subject=f"t:{uuid.uuid4().hex}", name="Ana Lopez", email="ana@x.io")
+        session.add(owner)
+        await session.flush()
+        session.add(OrganizationMember(organization_id=org.id, user_id=owner.id, role=Role.OWNER))
+        row = Gateway(
+            organization_id=org.id,
+            name=f"edge-{uuid.uuid4().hex[:6]}",
+            url=gw.url,
+            token_ciphertext=runtime.secrets.encrypt(gw.token),
+            workspace_root=str(gw.state_dir / "workspaces"),
+        )
+        session.add(row)
+        await session.flush()
+        board = await factories.board(session, org, row, name="Launch")
+        return row.id, board.id
+
+
+async def _new_agent(
+    runtime: Runtime,
+    gateway_id: uuid.UUID,
+    board_id: uuid.UUID | None,
+    name: str,
+    *,
+    lead: bool = False,
+) -> uuid.UUID:
+    async with runtime.database.unit_of_work() as session:
+        agent = Agent(
+            gateway_id=gateway_id,
+            board_id=board_id,
+            name=name,
+            name_key=name.lower(),
+            is_board_lead=lead,
+        )
+        session.add(agent)
+        service.request_apply(agent, "provision")
+        await session.flush()
+        return agent.id
+
+
+async def _client(runtime: Runtime, gateway_id: uuid.UUID) -> GatewayClient:
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Gateway, gateway_id)
+        assert row is not None
+    return await runtime.gateway_pool.client(runtime.gateway_target(row))
+
+
+async def _agent(runtime: Runtime, agent_id: uuid.UUID) -> Agent:
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, agent_id)
+        assert agent is not None
+        return agent
+
+
+async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    client = await _client(runtime, gateway_id)
+    # The operator's own default agent beats implicitly; our blocks must not silence it.
+    await client.config_patch_fresh({"agents": {"defaults": {"heartbeat": {"every": "30m"}}}})
+
+    worker = await _new_agent(runtime, gateway_id, board_id, "Coder")
+    lead = await _new_agent(runtime, gateway_id, board_id, "Lead Agent", lead=True)
+    main_id = await service.ensure_gateway_main_agent(runtime, gateway_id)
+    outcomes = {}
+    for agent_id in (worker, lead, main_id):
+        outcome = await service.apply_agent(runtime, agent_id, service.ApplyOptions(wake=False))
+        assert outcome.ok, outcome.error
+        outcomes[agent_id] = outcome
+    assert outcomes[worker].kept_heartbeating == ("main",)
+    assert outcomes[lead].kept_heartbeating == ()
+
+    snapshot = await client.config_get()
+    entries = snapshot.config["agents"]["entries"]
+    assert entries["main"]["heartbeat"] == {"every": "30m"}
+    for agent_id in (worker, lead, main_id):
+        agent = await _agent(runtime, agent_id)
+        gid = gateway_agent_id(agent_ref(agent))
+        assert entries[gid]["heartbeat"]["every"] == "10m"
+        assert "/api/v1/agent/heartbeat" in entries[gid]["heartbeat"]["prompt"]
+        assert agent.applied_generation == agent.generation == 1
+        assert agent.openclaw_session_id == f"agent:{gid}:main"
+        agents_md = (await client.files_get(gid, "AGENTS.md")).content or ""
+        token = read_auth_token(agents_md)
+        assert token is not None
+        assert agent.agent_token_hash is not None
+        assert verify_secret(token, agent.agent_token_hash)
+        names = {f.name for f in await client.files_list(gid) if not f.missing}
+        assert {"AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md", "MEMORY.md"} <= names
+    lead_gid = gateway_agent_id(agent_ref(await _agent(runtime, lead)))
+    assert "BOOTSTRAP.md" in {f.name for f in await client.files_list(lead_gid) if not f.missing}
+
+    # The agent edits its own files; an update keeps them and keeps its token.
+    worker_gid = gateway_agent_id(agent_ref(await _agent(runtime, worker)))
+    await client.files_set(worker_gid, "USER.md", "# User\nNotes the agent wrote.")
+    await client.files_set(worker_gid, "MEMORY.md", "# Memory\nLearned things.")
+    before = await _agent(runtime, worker)
+    updated = await service.apply_agent(
+        runtime, worker, service.ApplyOptions(action="update", wake=False)
+    )
+    assert updated.ok, updated.error
+    assert not updated.token_rotated
+    assert not updated.config_patched  # nothing changed in the config: no patch at all
+    assert "USER.md" not in updated.files_written
+    assert (
+        await client.files_get(worker_gid, "USER.md")
+    ).content == "# User\nNotes the agent wrote."
+    assert (await client.files_get(worker_gid, "MEMORY.md")).content == "# Memory\nLearned things."
+    assert (await _agent(runtime, worker)).agent_token_hash == before.agent_token_hash
+
+    deleted = await service.delete_agent(runtime, worker)
+    assert deleted.ok, deleted.error
+    assert (await client.agents_list()).get(worker_gid) is None
+    async with runtime.database.unit_of_work() as session:
+        assert await session.get(Agent, worker) is None
+        types = set(await session.scalars(select(ActivityEvent.event_type)))
+    assert {"agent.provision.direct", "agent.update.direct", "agent.delete.direct"} <= types
+
+
+async def test_outage_delays_work_and_reconciler_converges(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    await _client(runtime, gateway_id)
+    gateway.stop()
+    try:
+        agent_id = await _new_agent(runtime, gateway_id, board_id, "Patient")
+        failed = await service.apply_agent(runtime, agent_id, service.ApplyOptions(wake=False))
+        assert not failed.ok
+        stuck = await _agent(runtime, agent_id)
+        assert stuck.applied_generation < stuck.generation
+        assert stuck.last_provision_error
+    finally:
+        gateway.start()
+    reconciler = Reconciler(runtime)
+    report = await reconciler.run_once()
+    if agent_id not in report.applied:  # the pool may still be reconnecting after the restart
+        reconciler._backoff.clear()
+        report = await reconciler.run_once()
+    assert agent_id in report.applied
+    done = await _agent(runtime, agent_id)
+    assert done.applied_generation == done.generation
+    assert done.last_provision_error is None
+    client = await _client(runtime, gateway_id)
+    gid = gateway_agent_id(agent_ref(done))
+    assert [a.id for a in (await client.agents_list()).agents].count(gid) == 1
+    async with runtime.database.unit_of_work() as session:
+        assert await session.scalar(select(func.count()).select_from(Agent)) == 1
