@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mission_control import __version__
+from mission_control.activity.router import agent_router as activity_agent_router
+from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
@@ -19,17 +21,25 @@ from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
+from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
+from mission_control.memory.router import agent_router as memory_agent_router
+from mission_control.memory.router import router as memory_router
+from mission_control.notifications.delivery import running_notifier
 from mission_control.organizations.router import router as organizations_router
 from mission_control.settings import Settings
+from mission_control.streams.router import agent_router as streams_agent_router
+from mission_control.streams.router import router as streams_router
 from mission_control.tasks.agent_router import router as tasks_agent_router
 from mission_control.tasks.router import router as tasks_router
 from mission_control.users.router import router as users_router
+from mission_control.webhooks.router import public_router as webhooks_public_router
+from mission_control.webhooks.router import router as webhooks_router
 
 log = get_logger("mission_control.app")
 
@@ -98,7 +108,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", version=__version__, database=runtime.database.dialect)
         try:
-            yield
+            async with running_bus(runtime.database), running_notifier(runtime):
+                yield
         finally:
             await runtime.gateway_pool.close()
             await runtime.database.dispose()
@@ -126,6 +137,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         tasks_agent_router,
         approvals_router,
         approvals_agent_router,
+        memory_router,
+        memory_agent_router,
+        activity_router,
+        activity_agent_router,
+        streams_router,
+        streams_agent_router,
+        webhooks_router,
+        webhooks_public_router,
     ):
         app.include_router(router)
     return app

@@ -9,7 +9,7 @@ import json
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -328,14 +328,16 @@ class EventBus:
     def subscriber_count(self) -> int:
         return sum(len(subs) for subs in self._subscriptions.values())
 
-    async def start(self, timeout: float = 10.0) -> None:
-        """Start listening (PostgreSQL); returns once LISTEN is active. Idempotent."""
+    async def start(self, timeout: float = 10.0, *, wait: bool = True) -> None:
+        """Start listening (PostgreSQL); with ``wait``, returns once LISTEN is active.
+        Idempotent; a listener that cannot connect keeps retrying in the background."""
         if not self.listens:
             return
         if self._listener is None or self._listener.done():
             self._listening.clear()
             self._listener = asyncio.create_task(self._listen(), name="event bus listener")
-        await asyncio.wait_for(self._listening.wait(), timeout)
+        if wait:
+            await asyncio.wait_for(self._listening.wait(), timeout)
 
     async def stop(self) -> None:
         listener, self._listener = self._listener, None
@@ -457,6 +459,17 @@ def bus_for(database: Database) -> EventBus:
     if bus is None:
         bus = _buses[key] = EventBus(database.engine)
     return bus
+
+
+@contextlib.asynccontextmanager
+async def running_bus(database: Database) -> AsyncIterator[EventBus]:
+    """The app's bus for its lifespan: listening from start-up, subscribers ended at shutdown."""
+    bus = bus_for(database)
+    await bus.start(wait=False)
+    try:
+        yield bus
+    finally:
+        await bus.stop()
 
 
 async def events_after(
