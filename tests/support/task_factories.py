@@ -81,7 +81,17 @@ async def team(database: Database, *, name: str = "Acme", **rules: bool) -> Team
         other, other_token = await factories.agent(session, gw, brd, name="Other")
         main, main_token = await factories.agent(session, gw, name="Main")
     return Team(
-        org, brd, admin, lead, lead_token, worker, worker_token, other, other_token, main, main_token
+        org,
+        brd,
+        admin,
+        lead,
+        lead_token,
+        worker,
+        worker_token,
+        other,
+        other_token,
+        main,
+        main_token,
     )
 
 

@@ -11,15 +11,15 @@ from fastapi import APIRouter, Query, status
 
 from mission_control.approvals import service
 from mission_control.approvals.schemas import ApprovalCreate, ApprovalRead, ApprovalStatus
-from mission_control.core.api import API_PREFIX
+from mission_control.core.api import AGENT_KINDS, API_PREFIX, BOARD_AGENT_KINDS
 from mission_control.core.auth import AgentDep, SessionDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks.actors import agent_caller
 
 router = APIRouter(prefix=f"{API_PREFIX}/agent/boards/{{board_id}}/approvals")
 
-EVERY_KIND: list[str | Enum] = ["agent-lead", "agent-worker", "agent-main"]
-BOARD_AGENTS: list[str | Enum] = ["agent-lead", "agent-worker"]
+EVERY_KIND: list[str | Enum] = [*AGENT_KINDS]
+BOARD_AGENTS: list[str | Enum] = [*BOARD_AGENT_KINDS]
 
 
 @router.get("", response_model=Page[ApprovalRead], tags=EVERY_KIND)

@@ -8,7 +8,7 @@ from enum import Enum
 
 from fastapi import APIRouter, status
 
-from mission_control.core.api import API_PREFIX
+from mission_control.core.api import AGENT_KINDS, AGENT_LEAD, API_PREFIX, BOARD_AGENT_KINDS
 from mission_control.core.auth import AgentDep, SessionDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks import catalog, service
@@ -27,9 +27,9 @@ from mission_control.tasks.schemas import (
 router = APIRouter(prefix=f"{API_PREFIX}/agent/boards/{{board_id}}")
 TASKS = "/tasks"
 
-EVERY_KIND: list[str | Enum] = ["agent-lead", "agent-worker", "agent-main"]
-BOARD_AGENTS: list[str | Enum] = ["agent-lead", "agent-worker"]
-LEAD: list[str | Enum] = ["agent-lead"]
+EVERY_KIND: list[str | Enum] = [*AGENT_KINDS]
+BOARD_AGENTS: list[str | Enum] = [*BOARD_AGENT_KINDS]
+LEAD: list[str | Enum] = [AGENT_LEAD]
 
 
 @router.get(TASKS, response_model=Page[TaskRead], tags=EVERY_KIND)

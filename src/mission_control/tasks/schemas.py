@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,6 +15,10 @@ FieldKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,99}$", examples=["es
 Title = Annotated[str, Field(min_length=1, max_length=500)]
 Message = Annotated[str, Field(min_length=1, max_length=20_000)]
 IdList = Annotated[list[uuid.UUID], Field(max_length=200)]
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
 
 
 def _not_blank(value: str | None) -> str | None:
@@ -37,6 +41,7 @@ class TaskCreate(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
 
     _title = field_validator("title")(_not_blank)
+    _due_at = field_validator("due_at")(_in_utc)
 
 
 class TaskUpdate(BaseModel):
@@ -56,6 +61,7 @@ class TaskUpdate(BaseModel):
     comment: Message | None = None
 
     _title = field_validator("title")(_not_blank)
+    _due_at = field_validator("due_at")(_in_utc)
 
     @model_validator(mode="after")
     def _required_not_null(self) -> TaskUpdate:
