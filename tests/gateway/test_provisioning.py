@@ -20,9 +20,10 @@ from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import OrganizationMember, Role
-from mission_control.provisioning import service
-from mission_control.provisioning.context import agent_ref
+from mission_control.provisioning import repository, service
+from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
+from mission_control.provisioning.plan import AgentPlan, plan_agent
 from mission_control.provisioning.reconciler import Reconciler
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.settings import Settings
@@ -113,6 +114,16 @@ async def _client(runtime: Runtime, gateway_id: uuid.UUID) -> GatewayClient:
     return await runtime.gateway_pool.client(runtime.gateway_target(row))
 
 
+async def _plan(runtime: Runtime, agent: Agent, client: GatewayClient, token: str) -> AgentPlan:
+    """What the engine should have written, re-derived from the database and the gateway."""
+    async with runtime.database.unit_of_work() as session:
+        board, gateway = await repository.board_and_gateway(session, agent)
+        assert gateway is not None
+        user = await repository.organization_owner(session, gateway.organization_id)
+    inputs = RenderInputs(agent, board, gateway, user, runtime.settings.agent_base_url, token)
+    return plan_agent(inputs, service.capabilities(client.profile), action="provision")
+
+
 async def _agent(runtime: Runtime, agent_id: uuid.UUID) -> Agent:
     async with runtime.database.unit_of_work() as session:
         agent = await session.get(Agent, agent_id)
@@ -152,10 +163,10 @@ async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway
         assert token is not None
         assert agent.agent_token_hash is not None
         assert verify_secret(token, agent.agent_token_hash)
-        names = {f.name for f in await client.files_list(gid) if not f.missing}
-        assert {"AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md", "MEMORY.md"} <= names
-    lead_gid = gateway_agent_id(agent_ref(await _agent(runtime, lead)))
-    assert "BOOTSTRAP.md" in {f.name for f in await client.files_list(lead_gid) if not f.missing}
+        plan = await _plan(runtime, agent, client, token)
+        assert ("BOOTSTRAP.md" in plan.files) == (agent_id == lead)
+        for name, content in plan.files.items():
+            assert (await client.files_get(gid, name)).content == content, name
 
     # The agent edits its own files; an update keeps them and keeps its token.
     worker_gid = gateway_agent_id(agent_ref(await _agent(runtime, worker)))
@@ -178,6 +189,8 @@ async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway
     deleted = await service.delete_agent(runtime, worker)
     assert deleted.ok, deleted.error
     assert (await client.agents_list()).get(worker_gid) is None
+    sessions = (await client.sessions_list()).get("sessions", [])
+    assert not [s for s in sessions if worker_gid in str(s.get("key", ""))]
     async with runtime.database.unit_of_work() as session:
         assert await session.get(Agent, worker) is None
         types = set(await session.scalars(select(ActivityEvent.event_type)))

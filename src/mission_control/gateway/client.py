@@ -229,6 +229,7 @@ class GatewayClient:
         base_hash: str,
         replace_paths: Sequence[str] | None = None,
         note: str | None = None,
+        timeout: float | None = None,
     ) -> JsonObject:
         """JSON merge patch (null deletes). A stale `base_hash` raises GatewayConfigConflict."""
         params: JsonObject = {"raw": json.dumps(patch), "baseHash": base_hash}
@@ -236,7 +237,7 @@ class GatewayClient:
             params["replacePaths"] = list(replace_paths)
         if note:
             params["note"] = note
-        return await self._object("config.patch", params)
+        return await self._object("config.patch", params, timeout=timeout)
 
     async def config_patch_fresh(
         self,

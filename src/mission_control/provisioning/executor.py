@@ -13,7 +13,9 @@ from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import (
     GatewayAlreadyExists,
     GatewayConfigConflict,
+    GatewayError,
     GatewayNotFound,
+    GatewayTimeout,
     GatewayUnsupportedFile,
 )
 from mission_control.provisioning.gateway_config import (
@@ -27,6 +29,8 @@ log = get_logger("mission_control.provisioning")
 
 FILE_WRITE_CONCURRENCY = 4
 REGISTRATION_WAIT_SECONDS = 15.0
+CONFIG_ATTEMPTS = 3
+CONFIG_PATCH_TIMEOUT_SECONDS = 10.0
 
 
 class LeadFilesRefused(RuntimeError):
@@ -123,31 +127,36 @@ def _effective_every(health: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry]) -> ConfigChange:
-    """One config.patch for the whole batch, none when nothing changes; on a stale base hash
-    re-read, re-plan and retry once."""
-    for attempt in (1, 2):
+    """One config.patch for the whole batch, none when nothing changes.
+
+    A stale base hash, or a patch left unanswered (the gateway can drop the answer when a
+    reload supersedes another), is settled by re-reading and re-planning: the plan is
+    idempotent, so a patch that did land plans to nothing.
+    """
+    last_error: GatewayError | None = None
+    for _attempt in range(CONFIG_ATTEMPTS):
         snapshot = await client.config_get()
-        cadence = _effective_every(await client.health()) if entries else {}
+        cadence = _effective_every(await client.health(probe=True)) if entries else {}
         change = plan_config_change(
-            snapshot.config,
-            client.profile.config_shape,
-            entries,
-            effective_every=cadence,
+            snapshot.config, client.profile.config_shape, entries, effective_every=cadence
         )
         if change.patch is None:
             return change
         try:
             await client.config_patch(
-                change.patch, base_hash=snapshot.hash, note="Mission Control provisioning"
+                change.patch,
+                base_hash=snapshot.hash,
+                note="Mission Control provisioning",
+                timeout=CONFIG_PATCH_TIMEOUT_SECONDS,
             )
-        except GatewayConfigConflict:
-            if attempt == 2:
-                raise
+        except (GatewayConfigConflict, GatewayTimeout) as error:
+            last_error = error
             continue
         if change.kept_heartbeating:
             log.info("kept_operator_heartbeats", agents=list(change.kept_heartbeating))
         return change
-    raise AssertionError("unreachable")
+    assert last_error is not None
+    raise last_error
 
 
 async def reset_session(client: GatewayClient, key: str) -> None:

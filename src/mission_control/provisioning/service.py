@@ -30,7 +30,6 @@ from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.gateway_config import HeartbeatEntry
 from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
-    agent_session_key,
     gateway_agent_id,
     gateway_main_session_key,
 )
@@ -93,7 +92,7 @@ def capabilities(profile: GatewayProfile) -> GatewayCapabilities:
 
 def request_apply(agent: Agent, action: Action) -> None:
     """Records the intent durably (committed with the caller's transaction)."""
-    agent.generation += 1
+    agent.generation = (agent.generation or 0) + 1
     agent.provision_requested_at = utcnow()
     agent.provision_action = action
 
@@ -341,8 +340,10 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
     ref = agent_ref(loaded.agent)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
-        await executor.delete_agent(client, gateway_agent_id(ref))
-        await executor.delete_session(client, agent_session_key(ref))
+        gid = gateway_agent_id(ref)
+        if (await client.agents_list()).get(gid) is not None:
+            # The main session cannot be deleted on its own; it goes with the agent.
+            await executor.delete_agent(client, gid)
     except GatewayError as error:
         failure = ApplyOutcome(agent_id=agent_id, ok=False, error=describe_failure(error))
         async with runtime.database.unit_of_work() as session:
