@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -234,12 +235,13 @@ async def test_worker_changes_only_status_comment_and_fields(
         await task_factories.field(session, team.org, team.board, "estimate", "integer")
     url = f"{team.agent_tasks_url}/{task.id}"
     worker = team.agent_headers(team.worker_token)
-    for payload in (
+    payloads: list[dict[str, Any]] = [
         {"title": "Mine now"},
         {"assigned_agent_id": str(team.worker.id)},
         {"depends_on_task_ids": []},
         {"priority": "urgent"},
-    ):
+    ]
+    for payload in payloads:
         response = await client.patch(url, json=payload, headers=worker)
         assert response.status_code == 403, payload
         assert response.json()["error"]["code"] == "worker_field"
@@ -287,7 +289,7 @@ async def test_comments(client: httpx.AsyncClient, database: Database) -> None:
 
 
 async def test_comment_required_for_review(client: httpx.AsyncClient, database: Database) -> None:
-    team = await task_factories.team(database, comment_required_for_review=True)
+    team = await task_factories.team(database, rules={"comment_required_for_review": True})
     started = utcnow() - timedelta(minutes=5)
     async with database.unit_of_work() as session:
         same_call = await task_factories.task(

@@ -143,4 +143,5 @@ async def test_reopening_sends_unfinished_dependents_back(
         "Finished": ("done", team.other.id),
         "Unrelated": ("in_progress", team.other.id),
     }
-    assert sorted(sent_back) == sorted([started.id, reviewed.id])
+    assert set(sent_back) == {started.id, reviewed.id}
+    assert len(sent_back) == 2

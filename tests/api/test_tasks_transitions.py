@@ -140,7 +140,7 @@ async def test_transition_table(
     config = CONFIGS[config_name]
     expected = BASE | config.overrides
     assert len(expected) == len(ACTORS) * len(MOVES)
-    team = await task_factories.team(database, **config.flags)
+    team = await task_factories.team(database, rules=config.flags)
     agents = {"worker": team.worker, "other": team.other, "lead": team.lead, None: None}
     names: dict[str | None, str | None] = {
         str(agent.id): name for name, agent in agents.items() if agent is not None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity.models import ActivityEvent
@@ -67,13 +69,15 @@ class Team:
         return f"/api/v1/agent/boards/{self.board.id}/tasks"
 
 
-async def team(database: Database, *, name: str = "Acme", **rules: bool) -> Team:
+async def team(
+    database: Database, *, name: str = "Acme", rules: dict[str, bool] | None = None
+) -> Team:
     """Every rule flag off unless given."""
     async with database.unit_of_work() as session:
         org = await factories.organization(session, name)
         gw = await factories.gateway(session, org, name=f"gw-{uuid.uuid4().hex[:6]}")
         brd = await factories.board(session, org, gw, name="Work")
-        for flag, value in {**NO_RULES, **rules}.items():
+        for flag, value in {**NO_RULES, **(rules or {})}.items():
             setattr(brd, flag, value)
         admin = await factories.person(session, org, Role.ADMIN)
         lead, lead_token = await factories.agent(session, gw, brd, name="Lead", lead=True)
@@ -196,3 +200,17 @@ async def field(
         session.add(BoardCustomField(board_id=board.id, definition_id=row.id))
         await session.flush()
     return row
+
+
+async def wait_for_lock_waiters(database: Database, count: int = 1) -> None:
+    """Polls pg_locks until ``count`` sessions wait for a lock (the racing request is blocked)."""
+    async with database.engine.connect() as connection:
+        for _ in range(500):
+            waiting = await connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            )
+            await connection.rollback()
+            if int(waiting or 0) >= count:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the second request never waited for the first one's lock")
