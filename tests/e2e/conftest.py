@@ -97,7 +97,7 @@ def e2e_gateway(
 def scripted_model(e2e_gateway: DevGateway) -> Iterator[ScriptedModelServer]:
     server = ScriptedModelServer(
         model_id=MODEL_ID,
-        script=HeartbeatScript(max_tool_calls_per_conversation=3),
+        script=HeartbeatScript(max_tool_calls_per_turn=3),
         avoid_ports=[claimed_ports(e2e_gateway)],
     )
     server.start()

@@ -9,8 +9,9 @@ section, which the gateway passes in the system message) and makes the agent run
 
 Once a tool result exists after the last real user message it answers a final text and stops.
 The gateway appends an internal-context *user* message after tool results (E2E.md pitfall 1), so
-"last message is a tool result" is not the stop rule. Tool calls are capped per conversation and
-for the whole server, so a misbehaving loop ends instead of running until the timeout.
+"last message is a tool result" is not the stop rule. Tool calls are capped per turn (since the
+last real user message) and for the whole server, so a misbehaving loop ends instead of running
+until the timeout.
 
 The server runs its own event loop in a thread, so a busy or blocked test loop never stalls the
 gateway's model calls; ``stop()`` closes it and joins the thread.
@@ -153,7 +154,7 @@ def _offers_tool(request: Mapping[str, Any], name: str) -> bool:
 class HeartbeatScript:
     """Decides each reply from the request alone."""
 
-    max_tool_calls_per_conversation: int = 3
+    max_tool_calls_per_turn: int = 3
     final_text: str = "Checked in with Mission Control."
 
     def decide(self, request: Mapping[str, Any]) -> tuple[Reply, Credentials | None]:
@@ -161,8 +162,9 @@ class HeartbeatScript:
         messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
         if tool_result_after_last_user(messages):
             return Reply("final", self.final_text), None
-        if tool_calls_in(messages) >= self.max_tool_calls_per_conversation:
-            return Reply("refusal", "Tool-call limit for this conversation reached."), None
+        turn = messages[_last_real_user_index(messages) + 1 :]
+        if tool_calls_in(turn) >= self.max_tool_calls_per_turn:
+            return Reply("refusal", "Tool-call limit for this turn reached."), None
         credentials = find_credentials(messages)
         if credentials is None:
             return Reply("refusal", "No BASE_URL/AUTH_TOKEN lines in my workspace prompt."), None

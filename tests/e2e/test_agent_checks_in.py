@@ -176,7 +176,7 @@ async def test_provisioned_agent_checks_in_by_itself(
         f"curl -s -X POST -H 'X-Agent-Token: {token}' {mission_control.base_url}{HEARTBEAT_PATH}"
     )
     assert all(r.reply is not None and r.reply.command == expected_command for r in calls)
-    assert len(calls) <= model.script.max_tool_calls_per_conversation, model.summary()
+    assert len(calls) <= model.script.max_tool_calls_per_turn, model.summary()
     async with runtime.database.unit_of_work() as session:
         beats = (
             await session.scalars(
