@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from mission_control.core import migrations
+
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
@@ -17,7 +19,7 @@ async def test_readyz_reports_database_and_schema(client: httpx.AsyncClient) -> 
     body = response.json()
     assert body["status"] == "ready"
     assert body["database"] in {"sqlite", "postgresql"}
-    assert body["schema"] == "0001"
+    assert body["schema"] == migrations.head_revision()
 
 
 async def test_request_id_is_generated_or_kept(client: httpx.AsyncClient) -> None:

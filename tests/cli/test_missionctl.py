@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mission_control.core import migrations
+
 MISSIONCTL = [sys.executable, "-m", "mission_control.cli"]
 
 
@@ -109,5 +111,5 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "current: 0001" in after.stdout
+    assert f"current: {migrations.head_revision()}" in after.stdout
     assert "up to date" in after.stdout
