@@ -21,8 +21,8 @@ from mission_control.core.security import verify_secret
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
-from mission_control.provisioning import executor, service
-from mission_control.provisioning.context import RenderInputs, agent_ref
+from mission_control.provisioning import service
+from mission_control.provisioning.context import AgentKind, RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
 from mission_control.provisioning.plan import plan_agent
 from mission_control.provisioning.repository import organization_owner
@@ -39,10 +39,10 @@ CHECK_IN_TIMEOUT = 120.0
 FINAL_ANSWER_TIMEOUT = 30.0
 
 
-async def _create_rows(
-    runtime: Runtime, gateway: DevGateway, *, lead: bool
-) -> tuple[uuid.UUID, uuid.UUID]:
-    """Organisation, gateway (pointing at the real one), board and agent, straight in the DB."""
+async def _create_agent(runtime: Runtime, gateway: DevGateway, kind: AgentKind) -> uuid.UUID:
+    """Organisation, gateway row (pointing at the real gateway) and board straight in the
+    database; the agent as Mission Control creates it (its own flows for leads and gateway-main
+    agents, a plain row for a worker)."""
     async with runtime.database.unit_of_work() as session:
         org = await factories.organization(session, f"E2E {uuid.uuid4().hex[:6]}")
         gw = await factories.gateway(session, org, name="e2e-gateway")
@@ -50,10 +50,16 @@ async def _create_rows(
         gw.token_ciphertext = runtime.secrets.encrypt(gateway.token)
         gw.workspace_root = str(gateway.state_dir / "workspaces")
         board = await factories.board(session, org, gw, name="E2E Board")
-        agent, _token = await factories.agent(
-            session, gw, board, name="Lead Agent" if lead else "Scout", lead=lead
-        )
-        return agent.id, board.id
+        worker = None
+        if kind == "board_worker":
+            worker, _token = await factories.agent(session, gw, board, name="Scout")
+    if worker is not None:
+        return worker.id
+    if kind == "board_lead":
+        lead_id, created = await service.ensure_board_lead(runtime, board.id)
+        assert created
+        return lead_id
+    return await service.ensure_gateway_main_agent(runtime, gw.id)
 
 
 async def _wait_online(
@@ -120,10 +126,8 @@ async def _expected_plan_files(
     async with runtime.database.unit_of_work() as session:
         agent = await session.get(Agent, agent_id, populate_existing=True)
         assert agent is not None
-        assert agent.board_id is not None
-        board = await session.get(Board, agent.board_id)
+        board = await session.get(Board, agent.board_id) if agent.board_id else None
         gateway = await session.get(Gateway, agent.gateway_id)
-        assert board is not None
         assert gateway is not None
         user = await organization_owner(session, gateway.organization_id)
     caps = service.capabilities(client.profile)
@@ -144,9 +148,9 @@ async def _expected_plan_files(
     return dict(plan.files), dict(plan.heartbeat), plan.gateway_agent_id, token
 
 
-@pytest.mark.parametrize("lead", [False, True], ids=["worker", "lead"])
+@pytest.mark.parametrize("kind", ["board_worker", "board_lead", "gateway_main"])
 async def test_provisioned_agent_checks_in_by_itself(
-    lead: bool,
+    kind: AgentKind,
     e2e_runtime: Runtime,
     e2e_client: GatewayClient,
     e2e_gateway: DevGateway,
@@ -159,7 +163,7 @@ async def test_provisioned_agent_checks_in_by_itself(
     requests_before = len(model.requests)
 
     started = time.monotonic()
-    agent_id, _board_id = await _create_rows(runtime, e2e_gateway, lead=lead)
+    agent_id = await _create_agent(runtime, e2e_gateway, kind)
     outcome = await service.apply_agent(runtime, agent_id)
     applied, applied_wall = time.monotonic(), time.time()
     assert outcome.ok, f"provisioning failed: {outcome.error}"
@@ -203,7 +207,7 @@ async def test_provisioned_agent_checks_in_by_itself(
 
     first_model_call = model.requests[requests_before].at - applied_wall
     figure = (
-        f"create -> online ({'lead' if lead else 'worker'}): {online - started:.2f} s "
+        f"create -> online ({kind}): {online - started:.2f} s "
         f"(provisioning {applied - started:.2f} s, wake -> first model call "
         f"{first_model_call:.2f} s, wake -> check-in {online - applied:.2f} s, "
         f"{len(calls)} tool call(s))"
@@ -211,9 +215,7 @@ async def test_provisioned_agent_checks_in_by_itself(
     e2e_timings.lines.append(figure)
     print(figure)
 
-    # Leave the session's gateway clean for the next case (gateway side only).
-    await executor.delete_agent(client, gw_agent_id)
-
+    # No gateway cleanup: agents.delete costs 4-7 s and the gateway lives for this session only.
     if bootstrap is not None and not _model_saw(model, requests_before, bootstrap):
         pytest.xfail(
             "provisioning gap: the gateway deleted the lead's BOOTSTRAP.md before its first turn "
