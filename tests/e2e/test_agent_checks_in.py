@@ -190,7 +190,15 @@ async def test_provisioned_agent_checks_in_by_itself(
                 )
             )
         ).all()
+        row = await session.get(Agent, agent_id, populate_existing=True)
     assert beats, "no agent.heartbeat activity: the agent was not marked online by a check-in"
+    # Converged: the applied generation caught up, and the check-in (after the wake was
+    # recorded) cleared the wake deadline, so the reconciler will not wake it again.
+    assert row is not None
+    assert row.last_provision_error is None
+    assert row.applied_generation >= row.generation
+    assert row.checkin_deadline_at is None
+    assert row.wake_attempts == 0
 
     # The gateway holds exactly the planned workspace files...
     # The gateway 2026.9.6 removes BOOTSTRAP.md at a run's start once SOUL/IDENTITY/USER differ
