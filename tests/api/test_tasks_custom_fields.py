@@ -180,3 +180,18 @@ async def test_tags(client: httpx.AsyncClient, database: Database) -> None:
         headers=team.agent_headers(team.lead_token),
     )
     assert tagged.json()["tag_ids"] == [created.json()["id"]]
+    tag_url = f"{team.agent_tasks_url}/{tagged.json()['id']}/tags"
+    second = await client.post("/api/v1/tags", json={"name": "Later"}, headers=team.user)
+    lead = team.agent_headers(team.lead_token)
+    added = await client.put(f"{tag_url}/{second.json()['id']}", headers=lead)
+    assert sorted(added.json()["tag_ids"]) == sorted([created.json()["id"], second.json()["id"]])
+    again = await client.put(f"{tag_url}/{second.json()['id']}", headers=lead)
+    assert len(again.json()["tag_ids"]) == 2
+    removed = await client.delete(f"{tag_url}/{created.json()['id']}", headers=lead)
+    assert removed.json()["tag_ids"] == [second.json()["id"]]
+    by_worker = await client.put(
+        f"{tag_url}/{created.json()['id']}", headers=team.agent_headers(team.worker_token)
+    )
+    assert (by_worker.status_code, by_worker.json()["error"]["code"]) == (403, "worker_field")
+    unknown = await client.put(f"{tag_url}/{team.board.id}", headers=lead)
+    assert unknown.status_code == 422

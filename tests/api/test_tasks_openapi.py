@@ -13,6 +13,8 @@ EXPECTED = {
     ("post", f"{BASE}/tasks"): ["agent-lead"],
     ("get", f"{BASE}/tasks/{{task_id}}"): ALL,
     ("patch", f"{BASE}/tasks/{{task_id}}"): BOARD,
+    ("put", f"{BASE}/tasks/{{task_id}}/tags/{{tag_id}}"): ["agent-lead"],
+    ("delete", f"{BASE}/tasks/{{task_id}}/tags/{{tag_id}}"): ["agent-lead"],
     ("get", f"{BASE}/tasks/{{task_id}}/comments"): ALL,
     ("post", f"{BASE}/tasks/{{task_id}}/comments"): BOARD,
     ("get", f"{BASE}/tags"): ALL,

@@ -67,6 +67,24 @@ async def agent_update_task(
     return await service.update_task(session, agent_caller(agent), board_id, task_id, data)
 
 
+@router.put(TASKS + "/{task_id}/tags/{tag_id}", response_model=TaskRead, tags=LEAD)
+async def agent_tag_task(
+    board_id: uuid.UUID, task_id: uuid.UUID, tag_id: uuid.UUID, agent: AgentDep, session: SessionDep
+) -> TaskRead:
+    """Adds one tag to the task (the lead manages tags)."""
+    caller = agent_caller(agent)
+    return await service.tag_task(session, caller, board_id, task_id, tag_id, tagged=True)
+
+
+@router.delete(TASKS + "/{task_id}/tags/{tag_id}", response_model=TaskRead, tags=LEAD)
+async def agent_untag_task(
+    board_id: uuid.UUID, task_id: uuid.UUID, tag_id: uuid.UUID, agent: AgentDep, session: SessionDep
+) -> TaskRead:
+    """Removes one tag from the task."""
+    caller = agent_caller(agent)
+    return await service.tag_task(session, caller, board_id, task_id, tag_id, tagged=False)
+
+
 @router.get(TASKS + "/{task_id}/comments", response_model=Page[CommentRead], tags=EVERY_KIND)
 async def agent_list_comments(
     board_id: uuid.UUID, task_id: uuid.UUID, agent: AgentDep, session: SessionDep, page: PageDep

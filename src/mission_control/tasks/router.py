@@ -94,6 +94,32 @@ async def delete_task(
     await service.delete_task(session, user_caller(context), board_id, task_id)
 
 
+@router.put(TASKS + "/{task_id}/tags/{tag_id}", response_model=TaskRead)
+async def tag_task(
+    board_id: uuid.UUID,
+    task_id: uuid.UUID,
+    tag_id: uuid.UUID,
+    context: UserDep,
+    session: SessionDep,
+) -> TaskRead:
+    """Adds one tag to the task (idempotent)."""
+    caller = user_caller(context)
+    return await service.tag_task(session, caller, board_id, task_id, tag_id, tagged=True)
+
+
+@router.delete(TASKS + "/{task_id}/tags/{tag_id}", response_model=TaskRead)
+async def untag_task(
+    board_id: uuid.UUID,
+    task_id: uuid.UUID,
+    tag_id: uuid.UUID,
+    context: UserDep,
+    session: SessionDep,
+) -> TaskRead:
+    """Removes one tag from the task (idempotent)."""
+    caller = user_caller(context)
+    return await service.tag_task(session, caller, board_id, task_id, tag_id, tagged=False)
+
+
 @router.get(TASKS + "/{task_id}/comments", response_model=Page[CommentRead])
 async def list_comments(
     board_id: uuid.UUID, task_id: uuid.UUID, context: UserDep, session: SessionDep, page: PageDep

@@ -230,6 +230,25 @@ async def update_task(
     return await _read_one(session, task)
 
 
+async def tag_task(
+    session: AsyncSession,
+    caller: Caller,
+    board_id: uuid.UUID,
+    task_id: uuid.UUID,
+    tag_id: uuid.UUID,
+    *,
+    tagged: bool,
+) -> TaskRead:
+    """Adds (or removes) one tag; computed under the task's lock, so concurrent tag edits of
+    one task do not overwrite each other's sets."""
+    actor = await resolve_actor(session, caller, board_id, write=True)
+    task = await _task_or_404(session, board_id, task_id, lock=True)
+    current = (await repository.tag_ids_of(session, [task.id])).get(task.id, [])
+    tag_ids = [*current, tag_id] if tagged else [t for t in current if t != tag_id]
+    await _apply(session, actor, task, TaskRequest(tag_ids=tag_ids), creating=False)
+    return await _read_one(session, task)
+
+
 async def delete_task(
     session: AsyncSession, caller: Caller, board_id: uuid.UUID, task_id: uuid.UUID
 ) -> None:
