@@ -49,6 +49,7 @@ def test_valid_values(field_type: str, value: Any, stored: Any) -> None:
         ("date", "2026-02-30"),
         ("datetime", "yesterday"),
         ("datetime", "2026-02-28T10:00:00"),
+        ("datetime", "9999-12-31T23:59:59-14:00"),
         ("url", "example.test"),
         ("url", "javascript:alert(1)"),
     ],

@@ -82,7 +82,10 @@ def _datetime(value: Any) -> str:
         raise FieldValueError("must be a date and time like 2026-12-31T09:00:00Z") from error
     if parsed.tzinfo is None:
         raise FieldValueError("must include a time zone, e.g. 2026-12-31T09:00:00Z")
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError as error:
+        raise FieldValueError("is out of range once converted to UTC") from error
 
 
 def _url(value: Any) -> str:

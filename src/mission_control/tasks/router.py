@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import SessionDep, UserDep
@@ -27,9 +27,11 @@ from mission_control.tasks.schemas import (
     TaskRead,
     TaskStatus,
     TaskUpdate,
+    in_utc,
 )
 
 router = APIRouter(prefix=API_PREFIX, tags=["tasks"])
+UtcInstant = Annotated[AwareDatetime, AfterValidator(in_utc)]
 TASKS = "/boards/{board_id}/tasks"
 
 
@@ -37,8 +39,8 @@ def task_filter(
     status: Annotated[list[TaskStatus] | None, Query(description="Any of these statuses.")] = None,
     assigned_agent_id: Annotated[uuid.UUID | None, Query()] = None,
     tag_id: Annotated[uuid.UUID | None, Query()] = None,
-    due_before: Annotated[AwareDatetime | None, Query()] = None,
-    due_after: Annotated[AwareDatetime | None, Query()] = None,
+    due_before: Annotated[UtcInstant | None, Query()] = None,
+    due_after: Annotated[UtcInstant | None, Query()] = None,
     blocked: Annotated[bool | None, Query(description="Has an unfinished dependency.")] = None,
     search: Annotated[str | None, Query(max_length=200, description="In title or text.")] = None,
 ) -> TaskFilter:

@@ -17,8 +17,14 @@ Message = Annotated[str, Field(min_length=1, max_length=20_000)]
 IdList = Annotated[list[uuid.UUID], Field(max_length=200)]
 
 
-def _in_utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value is not None else None
+def in_utc(value: datetime | None) -> datetime | None:
+    """The same instant in UTC; instants UTC cannot represent (year 10000) are invalid."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("is out of range once converted to UTC") from error
 
 
 def _not_blank(value: str | None) -> str | None:
@@ -41,7 +47,7 @@ class TaskCreate(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
 
     _title = field_validator("title")(_not_blank)
-    _due_at = field_validator("due_at")(_in_utc)
+    _due_at = field_validator("due_at")(in_utc)
 
 
 class TaskUpdate(BaseModel):
@@ -61,7 +67,7 @@ class TaskUpdate(BaseModel):
     comment: Message | None = None
 
     _title = field_validator("title")(_not_blank)
-    _due_at = field_validator("due_at")(_in_utc)
+    _due_at = field_validator("due_at")(in_utc)
 
     @model_validator(mode="after")
     def _required_not_null(self) -> TaskUpdate:
