@@ -263,3 +263,21 @@ async def test_event_from_another_process_reaches_sse_subscribers(
         await bus_for(server_db).stop()
         await writer.dispose()
         await server_db.dispose()
+
+
+async def test_disconnected_clients_leave_the_bus(
+    client: httpx.AsyncClient, database: Database, live: str
+) -> None:
+    async with database.unit_of_work() as session:
+        org = await factories.organization(session)
+        board = await factories.board(session, org)
+        owner = await factories.person(session, org, Role.OWNER)
+    bus = bus_for(database)
+    before = bus.subscriber_count
+    async with stream(live, f"/api/v1/boards/{board.id}/stream", owner.headers) as events:
+        assert bus.subscriber_count == before + 1
+        await _post_memory(client, board.id, owner.headers, "hello")
+        assert (await events.next())["event"] == "memory.created"
+    async with asyncio.timeout(5):
+        while bus.subscriber_count != before:  # noqa: ASYNC110 - the server notices the close
+            await asyncio.sleep(0.05)

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -62,9 +63,9 @@ class StreamEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Event:
-    """A committed event as subscribers see it."""
+    """A committed event as subscribers see it (shared by all of them: treat as read-only)."""
 
     id: int
     kind: str
@@ -100,8 +101,13 @@ class Event:
             "created_at": self.created_at.isoformat(),
         }
 
-    def to_json(self) -> str:
+    @cached_property
+    def json_text(self) -> str:
+        """Serialised once per process, however many subscribers send it."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    def to_json(self) -> str:
+        return self.json_text
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Event:

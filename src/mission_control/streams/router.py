@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
 from mission_control.core.api import AGENT_KINDS, API_PREFIX
 from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep, UserDep
@@ -63,7 +64,9 @@ async def _respond(
         async for item in items:
             yield ServerSentEvent(data=item.to_json(), event=item.kind, id=str(item.id))
 
-    return EventSourceResponse(sse(), ping=PING_SECONDS)
+    # Also unsubscribes a client that went away before its stream started.
+    cleanup = BackgroundTask(bus.unsubscribe, subscription)
+    return EventSourceResponse(sse(), ping=PING_SECONDS, background=cleanup)
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=_STREAM_RESPONSES)
