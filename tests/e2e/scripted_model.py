@@ -401,7 +401,9 @@ class ScriptedModelServer:
             if pending:
                 _done, pending = await asyncio.wait(pending, timeout=2.0)
             for task in pending:
-                self._connections[task].transport.abort()
+                writer = self._connections.get(task)
+                if writer is not None:
+                    writer.transport.abort()
             if pending:
                 await asyncio.wait(pending, timeout=2.0)
 
