@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,18 +14,21 @@ from sqlalchemy import func, select
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
 from mission_control.app import build_runtime
+from mission_control.boards.models import Board
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import verify_secret
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
 from mission_control.gateways.models import Gateway
-from mission_control.organizations.models import OrganizationMember, Role
+from mission_control.memory.models import BoardMemory
+from mission_control.organizations.models import Organization, OrganizationMember, Role
 from mission_control.provisioning import repository, service
 from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
 from mission_control.provisioning.plan import AgentPlan, plan_agent
 from mission_control.provisioning.reconciler import Reconciler
+from mission_control.provisioning.sync import sync_templates
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.settings import Settings
 from mission_control.users.models import User
@@ -188,7 +192,7 @@ async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway
 
     deleted = await service.delete_agent(runtime, worker)
     assert deleted.ok, deleted.error
-    assert (await client.agents_list()).get(worker_gid) is None
+    assert await _eventually_gone(client, worker_gid)
     sessions = (await client.sessions_list()).get("sessions", [])
     assert not [s for s in sessions if worker_gid in str(s.get("key", ""))]
     async with runtime.database.unit_of_work() as session:
@@ -226,3 +230,58 @@ async def test_outage_delays_work_and_reconciler_converges(
     assert [a.id for a in (await client.agents_list()).agents].count(gid) == 1
     async with runtime.database.unit_of_work() as session:
         assert await session.scalar(select(func.count()).select_from(Agent)) == 1
+
+
+async def _eventually_gone(client: GatewayClient, agent_id: str) -> bool:
+    """The gateway's agent list lags a delete by a second or two."""
+    for _ in range(50):
+        if (await client.agents_list()).get(agent_id) is None:
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+def _config_patches(gw: DevGateway) -> int:
+    return gw.output_path.read_text(errors="replace").count("config.patch write")
+
+
+async def test_template_sync_of_twenty_agents(runtime: Runtime, gateway: DevGateway) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    async with runtime.database.unit_of_work() as session:
+        board = await session.get(Board, board_id)
+        assert board is not None
+        org = await session.get(Organization, board.organization_id)
+        gw_row = await session.get(Gateway, gateway_id)
+        assert org is not None
+        assert gw_row is not None
+        paused = await factories.board(session, org, gw_row, name="Paused")
+        session.add(BoardMemory(board_id=paused.id, content="/pause", is_chat=True))
+        paused_id = paused.id
+    await _new_agent(runtime, gateway_id, board_id, "Sync Lead", lead=True)
+    for index in range(17):
+        await _new_agent(runtime, gateway_id, board_id, f"Worker {index:02d}")
+    broken = await _new_agent(runtime, gateway_id, board_id, "Broken Soul")
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, broken)
+        assert row is not None
+        row.soul_template = "{{ no_such_variable }}"
+    await _new_agent(runtime, gateway_id, paused_id, "Sleeper")
+    await service.ensure_gateway_main_agent(runtime, gateway_id)
+
+    before = _config_patches(gateway)
+    report = await sync_templates(runtime, gateway_id)
+    assert report.agents_updated == 18  # lead + 17 workers
+    assert report.agents_skipped == 2  # the paused board's agent and the broken template
+    assert report.main_updated
+    assert [(e.agent_name, e.message.split(" (")[0]) for e in report.errors] == [
+        ("Broken Soul", "The agent's custom identity or soul template does not render")
+    ]
+    assert _config_patches(gateway) - before == 1  # one config.patch for the whole gateway
+
+    again = await sync_templates(runtime, gateway_id)
+    assert again.agents_updated == 18
+    assert not again.config_patched
+    assert _config_patches(gateway) - before == 1
+    client = await _client(runtime, gateway_id)
+    listed = {a.id for a in (await client.agents_list()).agents}
+    assert sum(1 for agent_id in listed if agent_id.startswith(("mc-", "lead-"))) >= 19

@@ -193,10 +193,17 @@ async def wake(
     return run_id if isinstance(run_id, str) else None
 
 
-def wake_message(agent_name: str, verb: str) -> str:
-    """SPEC 5.1: greet, say the workspace was <verb>, then how to start."""
-    return (
+def wake_message(agent_name: str, verb: str, first_start: str | None = None) -> str:
+    """SPEC 5.1: greet, say the workspace was <verb>, then how to start.
+
+    The gateway removes BOOTSTRAP.md before a customised agent's first turn, so first-start
+    instructions travel in the wake message itself.
+    """
+    text = (
         f"Hello {agent_name}, your workspace has been {verb} by Mission Control.\n\n"
         "Start now: if BOOTSTRAP.md exists, read and follow it first; then read AGENTS.md and "
         "check in with Mission Control as it describes. Begin your heartbeats after start-up."
     )
+    if first_start:
+        text += "\n\nFirst-start instructions (from BOOTSTRAP.md):\n\n" + first_start
+    return text

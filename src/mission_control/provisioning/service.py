@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity import service as activity
@@ -73,7 +74,7 @@ class ApplyOutcome:
 
 
 @dataclass(slots=True)
-class _Loaded:
+class Loaded:
     agent: Agent
     board: Board | None
     gateway: Gateway
@@ -97,7 +98,7 @@ def request_apply(agent: Agent, action: Action) -> None:
     agent.provision_action = action
 
 
-async def _load(session: AsyncSession, agent_id: uuid.UUID) -> _Loaded | None:
+async def load_agent(session: AsyncSession, agent_id: uuid.UUID) -> Loaded | None:
     agent = await session.get(Agent, agent_id)
     if agent is None:
         return None
@@ -105,7 +106,7 @@ async def _load(session: AsyncSession, agent_id: uuid.UUID) -> _Loaded | None:
     if gateway is None:
         raise ValueError(f"agent {agent.name} has no gateway")
     user = await repository.organization_owner(session, gateway.organization_id)
-    return _Loaded(
+    return Loaded(
         agent=agent,
         board=board,
         gateway=gateway,
@@ -140,9 +141,11 @@ async def _token_for(
     return minted.raw, minted, reason
 
 
-async def _apply_on_gateway(
-    client: GatewayClient, loaded: _Loaded, options: ApplyOptions, base_url: str
+async def apply_workspace(
+    client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
+    """Registration, token and workspace files; the config entry is left to the caller so a
+    batch of agents can share one config.patch."""
     agent = loaded.agent
     caps = capabilities(client.profile)
     probe = plan_agent(
@@ -171,20 +174,6 @@ async def _apply_on_gateway(
     last = await executor.write_files(
         client, plan, {k: v for k, v in writes.items() if k == token_file}
     )
-    change = await executor.apply_config(
-        client, [HeartbeatEntry(plan.gateway_agent_id, plan.workspace, plan.heartbeat)]
-    )
-    if options.reset_session:
-        await executor.reset_session(client, plan.session_key)
-    if options.wake:
-        verb = "provisioned" if options.action == "provision" else "updated"
-        await executor.wake(
-            client,
-            session_key=plan.session_key,
-            label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
-            message=executor.wake_message(agent.name, verb),
-            idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
-        )
     outcome = ApplyOutcome(
         agent_id=agent.id,
         ok=True,
@@ -192,10 +181,40 @@ async def _apply_on_gateway(
         token_rotated=minted is not None,
         files_written=first.written + last.written,
         files_refused=first.refused + last.refused,
-        config_patched=change.patch is not None,
-        kept_heartbeating=change.kept_heartbeating,
-        woke=options.wake,
     )
+    return outcome, plan, minted
+
+
+def heartbeat_entry(plan: AgentPlan) -> HeartbeatEntry:
+    return HeartbeatEntry(plan.gateway_agent_id, plan.workspace, plan.heartbeat)
+
+
+async def reset_and_wake(
+    client: GatewayClient, loaded: Loaded, options: ApplyOptions, plan: AgentPlan
+) -> None:
+    agent = loaded.agent
+    if options.reset_session:
+        await executor.reset_session(client, plan.session_key)
+    if options.wake:
+        verb = "provisioned" if options.action == "provision" else "updated"
+        first_start = plan.files.get("BOOTSTRAP.md") if options.action == "provision" else None
+        await executor.wake(
+            client,
+            session_key=plan.session_key,
+            label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
+            message=executor.wake_message(agent.name, verb, first_start),
+            idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
+        )
+
+
+async def _apply_on_gateway(
+    client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
+) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
+    outcome, plan, minted = await apply_workspace(client, loaded, options, base_url)
+    change = await executor.apply_config(client, [heartbeat_entry(plan)])
+    outcome.config_patched = change.patch is not None
+    outcome.kept_heartbeating = change.kept_heartbeating
+    outcome.woke = options.wake
     return outcome, plan, minted
 
 
@@ -203,6 +222,11 @@ def describe_failure(error: Exception) -> str:
     """A message an operator can act on."""
     if isinstance(error, GatewayError):
         return f"Gateway error ({error.code}): {error.message}"
+    if isinstance(error, TemplateError):
+        return (
+            f"The agent's custom identity or soul template does not render ({error}); "
+            "fix or clear it on the agent."
+        )
     return f"{error.__class__.__name__}: {error}"
 
 
@@ -212,7 +236,7 @@ async def apply_agent(
     """Provision or update one agent on its gateway and record the outcome."""
     options = options or ApplyOptions()
     async with runtime.database.unit_of_work() as session:
-        loaded = await _load(session, agent_id)
+        loaded = await load_agent(session, agent_id)
     if loaded is None:
         return ApplyOutcome(agent_id=agent_id, ok=False, error="agent not found")
     try:
@@ -220,21 +244,43 @@ async def apply_agent(
         outcome, plan, minted = await _apply_on_gateway(
             client, loaded, options, runtime.settings.agent_base_url
         )
-    except (GatewayError, executor.LeadFilesRefused, ValueError) as error:
+    except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
         failure = ApplyOutcome(
             agent_id=agent_id,
             ok=False,
             error=describe_failure(error),
             retryable=isinstance(error, GatewayError) and error.retryable,
         )
-        await _record_failure(runtime, loaded, options, failure)
+        await record_failure(runtime, loaded, options, failure)
         return failure
-    await _record_success(runtime, loaded, options, outcome, plan, minted)
+    # The new token and the wake intent are committed before the wake goes out, so the
+    # agent's first call finds its token valid; a lost wake is retried at the deadline.
+    await record_success(runtime, loaded, options, outcome, plan, minted)
+    try:
+        await reset_and_wake(client, loaded, options, plan)
+    except GatewayError as error:
+        outcome.woke = False
+        outcome.error = describe_failure(error)
+        await _record_wake_failure(runtime, loaded, outcome)
     return outcome
 
 
-async def _record_failure(
-    runtime: Runtime, loaded: _Loaded, options: ApplyOptions, outcome: ApplyOutcome
+async def _record_wake_failure(runtime: Runtime, loaded: Loaded, outcome: ApplyOutcome) -> None:
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, loaded.agent.id)
+        if agent is not None:
+            _event(
+                session,
+                loaded,
+                agent,
+                "agent.wakeup.failed",
+                f"Waking {agent.name} failed: {outcome.error}; it is retried at the check-in "
+                "deadline.",
+            )
+
+
+async def record_failure(
+    runtime: Runtime, loaded: Loaded, options: ApplyOptions, outcome: ApplyOutcome
 ) -> None:
     async with runtime.database.unit_of_work() as session:
         agent = await session.get(Agent, loaded.agent.id)
@@ -251,9 +297,9 @@ async def _record_failure(
         )
 
 
-async def _record_success(
+async def record_success(
     runtime: Runtime,
-    loaded: _Loaded,
+    loaded: Loaded,
     options: ApplyOptions,
     outcome: ApplyOutcome,
     plan: AgentPlan,
@@ -306,7 +352,7 @@ async def _record_success(
 
 def _event(
     session: AsyncSession,
-    loaded: _Loaded,
+    loaded: Loaded,
     agent: Agent,
     event_type: str,
     message: str,
@@ -330,7 +376,7 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
     reconciler finishes the job later.
     """
     async with runtime.database.unit_of_work() as session:
-        loaded = await _load(session, agent_id)
+        loaded = await load_agent(session, agent_id)
         if loaded is None:
             return ApplyOutcome(agent_id=agent_id, ok=True)
         agent = loaded.agent

@@ -1,0 +1,209 @@
+"""Template sync (SPEC 5.6): re-render and re-write the workspaces of every agent on a gateway,
+in parallel with a bound, one config.patch for the whole gateway, and a report an operator can
+act on. Agents on paused boards are skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from jinja2 import TemplateError
+
+from mission_control.agents.models import Agent
+from mission_control.boards.models import Board
+from mission_control.core.runtime import Runtime
+from mission_control.core.security import MintedToken
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.errors import GatewayError
+from mission_control.gateways.models import Gateway
+from mission_control.memory.repository import paused_board_ids
+from mission_control.provisioning import executor, repository, service
+from mission_control.provisioning.plan import AgentPlan
+
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    include_main: bool = True
+    reset_sessions: bool = False
+    rotate_tokens: bool = False
+    force_bootstrap: bool = False
+    board_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncError:
+    message: str
+    agent_id: uuid.UUID | None = None
+    agent_name: str | None = None
+    board_id: uuid.UUID | None = None
+
+
+@dataclass
+class SyncReport:
+    gateway_id: uuid.UUID
+    include_main: bool
+    reset_sessions: bool
+    agents_updated: int = 0
+    agents_skipped: int = 0
+    main_updated: bool = False
+    config_patched: bool = False
+    kept_heartbeating: tuple[str, ...] = ()
+    errors: list[SyncError] = field(default_factory=list)
+
+
+@dataclass
+class _Synced:
+    loaded: service.Loaded
+    outcome: service.ApplyOutcome
+    plan: AgentPlan
+    minted: MintedToken | None
+
+
+async def _with_backoff(
+    client: GatewayClient, loaded: service.Loaded, options: service.ApplyOptions, base_url: str
+) -> tuple[service.ApplyOutcome, AgentPlan, MintedToken | None]:
+    """Retries one agent's work on transient gateway errors, with its own delays."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return await service.apply_workspace(client, loaded, options, base_url)
+        except GatewayError as error:
+            if not error.retryable or delay is None:
+                raise
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
+    raise AssertionError("unreachable")
+
+
+async def _targets(
+    runtime: Runtime, gateway: Gateway, options: SyncOptions, report: SyncReport
+) -> list[tuple[Agent, Board | None]] | None:
+    async with runtime.database.unit_of_work() as session:
+        agents = await repository.agents_on_gateway(session, gateway.id)
+        boards = {a.board_id: await session.get(Board, a.board_id) for a in agents if a.board_id}
+        if options.board_id is not None:
+            board = await session.get(Board, options.board_id)
+            if board is None or board.gateway_id != gateway.id:
+                report.errors.append(SyncError("Board does not belong to this gateway."))
+                return None
+        paused = await paused_board_ids(session, [b for b in boards if b is not None])
+    targets: list[tuple[Agent, Board | None]] = []
+    for agent in agents:
+        if agent.board_id is None:
+            if options.include_main and options.board_id is None:
+                targets.append((agent, None))
+            continue
+        if options.board_id is not None and agent.board_id != options.board_id:
+            continue
+        if agent.board_id in paused:
+            report.agents_skipped += 1
+            continue
+        targets.append((agent, boards[agent.board_id]))
+    return targets
+
+
+async def sync_templates(
+    runtime: Runtime, gateway_id: uuid.UUID, options: SyncOptions | None = None
+) -> SyncReport:
+    options = options or SyncOptions()
+    report = SyncReport(gateway_id, options.include_main, options.reset_sessions)
+    async with runtime.database.unit_of_work() as session:
+        gateway = await session.get(Gateway, gateway_id)
+    if gateway is None or not gateway.url:
+        report.errors.append(SyncError("Gateway URL is not configured for this gateway."))
+        return report
+    targets = await _targets(runtime, gateway, options, report)
+    if targets is None:
+        return report
+    try:
+        client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+    except GatewayError as error:
+        report.errors.append(SyncError(f"Gateway unreachable: {service.describe_failure(error)}"))
+        return report
+    synced = await _sync_agents(runtime, client, targets, options, report)
+    if not synced:
+        return report
+    try:
+        change = await executor.apply_config(
+            client, [service.heartbeat_entry(item.plan) for item in synced]
+        )
+    except GatewayError as error:
+        report.errors.append(
+            SyncError(f"Heartbeat config not applied: {service.describe_failure(error)}")
+        )
+        return report
+    report.config_patched = change.patch is not None
+    report.kept_heartbeating = change.kept_heartbeating
+    await _finish(runtime, client, synced, options, report)
+    return report
+
+
+async def _sync_agents(
+    runtime: Runtime,
+    client: GatewayClient,
+    targets: list[tuple[Agent, Board | None]],
+    options: SyncOptions,
+    report: SyncReport,
+) -> list[_Synced]:
+    apply_options = service.ApplyOptions(
+        action="update",
+        wake=False,
+        reset_session=options.reset_sessions,
+        rotate_token=options.rotate_tokens,
+        force_bootstrap=options.force_bootstrap,
+    )
+    limit = asyncio.Semaphore(runtime.settings.provisioning_concurrency)
+    base_url = runtime.settings.agent_base_url
+
+    async def one(agent: Agent) -> _Synced | None:
+        async with limit:
+            async with runtime.database.unit_of_work() as session:
+                loaded = await service.load_agent(session, agent.id)
+            if loaded is None:
+                return None
+            try:
+                outcome, plan, minted = await _with_backoff(client, loaded, apply_options, base_url)
+            except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
+                message = service.describe_failure(error)
+                report.agents_skipped += 1
+                report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
+                failure = service.ApplyOutcome(agent_id=agent.id, ok=False, error=message)
+                await service.record_failure(runtime, loaded, apply_options, failure)
+                return None
+            return _Synced(loaded, outcome, plan, minted)
+
+    results = await asyncio.gather(*(one(agent) for agent, _board in targets))
+    return [item for item in results if item is not None]
+
+
+async def _finish(
+    runtime: Runtime,
+    client: GatewayClient,
+    synced: list[_Synced],
+    options: SyncOptions,
+    report: SyncReport,
+) -> None:
+    apply_options = service.ApplyOptions(
+        action="update", wake=False, reset_session=options.reset_sessions
+    )
+    for item in synced:
+        agent = item.loaded.agent
+        if item.outcome.files_refused:
+            refused = ", ".join(item.outcome.files_refused)
+            report.errors.append(
+                SyncError(f"Gateway refused files: {refused}", agent.id, agent.name, agent.board_id)
+            )
+        try:
+            await service.reset_and_wake(client, item.loaded, apply_options, item.plan)
+        except GatewayError as error:
+            message = f"Session reset failed: {service.describe_failure(error)}"
+            report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
+        await service.record_success(
+            runtime, item.loaded, apply_options, item.outcome, item.plan, item.minted
+        )
+        if agent.board_id is None:
+            report.main_updated = True
+        else:
+            report.agents_updated += 1
