@@ -32,6 +32,7 @@ from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
 from mission_control.organizations.router import router as organizations_router
+from mission_control.provisioning.reconciler import running_reconciler
 from mission_control.settings import Settings
 from mission_control.streams.router import agent_router as streams_agent_router
 from mission_control.streams.router import router as streams_router
@@ -108,7 +109,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", version=__version__, database=runtime.database.dialect)
         try:
-            async with running_bus(runtime.database), running_notifier(runtime):
+            async with (
+                running_bus(runtime.database),
+                running_notifier(runtime),
+                running_reconciler(runtime),
+            ):
                 yield
         finally:
             await runtime.gateway_pool.close()

@@ -5,8 +5,10 @@ from mission_control.agents.models import Agent
 from mission_control.approvals.models import Approval, ApprovalTaskLink
 from mission_control.boards.models import Board, BoardGroup
 from mission_control.core.db import Base
+from mission_control.core.events import StreamEvent
 from mission_control.gateways.models import Gateway
 from mission_control.memory.models import BoardGroupMemory, BoardMemory
+from mission_control.notifications.models import Notification
 from mission_control.onboarding.models import BoardOnboardingSession
 from mission_control.organizations.models import (
     BoardAccessGrant,
@@ -44,9 +46,11 @@ __all__ = [
     "BoardWebhookPayload",
     "CustomFieldDefinition",
     "Gateway",
+    "Notification",
     "Organization",
     "OrganizationInvite",
     "OrganizationMember",
+    "StreamEvent",
     "Tag",
     "Task",
     "TaskComment",

@@ -15,12 +15,12 @@ from mission_control.agents.schemas import (
     GatewayRef,
 )
 from mission_control.agents.service import AgentIdentity
-from mission_control.core.api import API_PREFIX
+from mission_control.core.api import AGENT_KINDS, API_PREFIX
 from mission_control.core.auth import AgentDep, SessionDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/agent")
 
-ALL_AGENT_KINDS: list[str | Enum] = ["agent-lead", "agent-worker", "agent-main"]
+ALL_AGENT_KINDS: list[str | Enum] = list(AGENT_KINDS)
 
 
 def _who_am_i(identity: AgentIdentity) -> AgentWhoAmI:

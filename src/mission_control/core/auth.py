@@ -85,7 +85,7 @@ async def _user_for_token(session: AsyncSession, runtime: Runtime, token_id: str
     if (
         stored is None
         or stored.revoked_at is not None
-        or not runtime.token_cache.verify(raw, stored.token_hash)
+        or not await runtime.token_cache.verify(raw, stored.token_hash)
     ):
         raise Unauthorized("The API token is not valid (revoked or mistyped).")
     now = utcnow()
@@ -118,7 +118,7 @@ async def current_agent(request: Request, session: SessionDep, runtime: RuntimeD
     if (
         agent is None
         or agent.agent_token_hash is None
-        or not runtime.token_cache.verify(token, agent.agent_token_hash)
+        or not await runtime.token_cache.verify(token, agent.agent_token_hash)
     ):
         raise Unauthorized(
             "The agent token is not valid (it may have been rotated); use the token in your "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -122,11 +123,12 @@ class VerifiedTokenCache:
     def _digest(self, raw: str) -> bytes:
         return hmac.new(self._key, raw.encode("utf-8"), hashlib.sha256).digest()
 
-    def verify(self, raw: str, stored_hash: str) -> bool:
+    async def verify(self, raw: str, stored_hash: str) -> bool:
         known = self._entries.get(stored_hash)
         if known is not None:
             return hmac.compare_digest(known, self._digest(raw))
-        if not verify_secret(raw, stored_hash):
+        # PBKDF2 takes tens of milliseconds of CPU: keep it off the event loop.
+        if not await asyncio.to_thread(verify_secret, raw, stored_hash):
             return False
         if len(self._entries) >= self._max_entries:
             self._entries.pop(next(iter(self._entries)))

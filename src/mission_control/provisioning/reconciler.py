@@ -5,7 +5,9 @@ Exactly one runs across processes (core.leader)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -182,3 +184,19 @@ def _give_up(session: AsyncSession, agent: Agent, organization_id: uuid.UUID) ->
         board_id=agent.board_id,
         agent_id=agent.id,
     )
+
+
+@contextlib.asynccontextmanager
+async def running_reconciler(runtime: Runtime) -> AsyncIterator[Reconciler | None]:
+    """The app's reconciler for its lifespan (when MC_RECONCILER_ENABLED)."""
+    if not runtime.settings.reconciler_enabled:
+        yield None
+        return
+    reconciler = Reconciler(runtime)
+    stop = asyncio.Event()
+    task = asyncio.create_task(reconciler.run(stop), name="provisioning-reconciler")
+    try:
+        yield reconciler
+    finally:
+        stop.set()
+        await task
