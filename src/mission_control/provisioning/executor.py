@@ -4,9 +4,10 @@ config patch per gateway, session reset/delete, wake. Only gateway-client calls,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mission_control.core.logging import get_logger
 from mission_control.gateway.client import GatewayClient
@@ -27,6 +28,9 @@ from mission_control.provisioning.plan import AgentPlan
 
 log = get_logger("mission_control.provisioning")
 
+T = TypeVar("T")
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+
 FILE_WRITE_CONCURRENCY = 4
 REGISTRATION_WAIT_SECONDS = 15.0
 CONFIG_ATTEMPTS = 3
@@ -41,6 +45,20 @@ class LeadFilesRefused(RuntimeError):
 class FilesResult:
     written: tuple[str, ...]
     refused: tuple[str, ...] = field(default_factory=tuple)
+
+
+async def retry_transient(call: Callable[[], Awaitable[T]]) -> T:
+    """Retries a step on errors the gateway marks retryable (it is reloading, restarting or
+    busy), with its own jittered delays; anything else propagates at once."""
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return await call()
+        except GatewayError as error:
+            if not error.retryable or delay is None:
+                raise
+            wait = error.retry_after if error.retry_after is not None else delay
+            await asyncio.sleep(min(wait, 30.0) * random.uniform(0.8, 1.2))  # noqa: S311
+    raise AssertionError("unreachable")
 
 
 async def existing_files(client: GatewayClient, agent_id: str) -> dict[str, bool]:

@@ -210,8 +210,12 @@ async def reset_and_wake(
 async def _apply_on_gateway(
     client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
-    outcome, plan, minted = await apply_workspace(client, loaded, options, base_url)
-    change = await executor.apply_config(client, [heartbeat_entry(plan)])
+    outcome, plan, minted = await executor.retry_transient(
+        lambda: apply_workspace(client, loaded, options, base_url)
+    )
+    change = await executor.retry_transient(
+        lambda: executor.apply_config(client, [heartbeat_entry(plan)])
+    )
     outcome.config_patched = change.patch is not None
     outcome.kept_heartbeating = change.kept_heartbeating
     outcome.woke = options.wake

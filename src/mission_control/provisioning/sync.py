@@ -5,7 +5,6 @@ act on. Agents on paused boards are skipped."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from dataclasses import dataclass, field
 
@@ -21,8 +20,6 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.repository import paused_board_ids
 from mission_control.provisioning import executor, repository, service
 from mission_control.provisioning.plan import AgentPlan
-
-RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +58,6 @@ class _Synced:
     outcome: service.ApplyOutcome
     plan: AgentPlan
     minted: MintedToken | None
-
-
-async def _with_backoff(
-    client: GatewayClient, loaded: service.Loaded, options: service.ApplyOptions, base_url: str
-) -> tuple[service.ApplyOutcome, AgentPlan, MintedToken | None]:
-    """Retries one agent's work on transient gateway errors, with its own delays."""
-    for delay in (*RETRY_DELAYS, None):
-        try:
-            return await service.apply_workspace(client, loaded, options, base_url)
-        except GatewayError as error:
-            if not error.retryable or delay is None:
-                raise
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
-    raise AssertionError("unreachable")
 
 
 async def _targets(
@@ -126,9 +109,8 @@ async def sync_templates(
     if not synced:
         return report
     try:
-        change = await executor.apply_config(
-            client, [service.heartbeat_entry(item.plan) for item in synced]
-        )
+        entries = [service.heartbeat_entry(item.plan) for item in synced]
+        change = await executor.retry_transient(lambda: executor.apply_config(client, entries))
     except GatewayError as error:
         report.errors.append(
             SyncError(f"Heartbeat config not applied: {service.describe_failure(error)}")
@@ -164,7 +146,9 @@ async def _sync_agents(
             if loaded is None:
                 return None
             try:
-                outcome, plan, minted = await _with_backoff(client, loaded, apply_options, base_url)
+                outcome, plan, minted = await executor.retry_transient(
+                    lambda: service.apply_workspace(client, loaded, apply_options, base_url)
+                )
             except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
                 message = service.describe_failure(error)
                 report.agents_skipped += 1
