@@ -111,6 +111,55 @@ def db_current() -> None:
     typer.echo(f"current: {current or 'none'}\nhead: {head}\n{state}")
 
 
+@app.command("dev-gateway")
+def dev_gateway(
+    install_dir: Annotated[
+        Path, typer.Option(help="Where scripts/install-gateway.sh put Node and OpenClaw.")
+    ] = Path(".cache/gateway"),
+    state_dir: Annotated[
+        Path, typer.Option(help="The gateway's own HOME and state (created if missing).")
+    ] = Path(".data/dev-gateway"),
+    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    version: Annotated[str, typer.Option(help="current or legacy")] = "current",
+) -> None:
+    """Run a local, isolated OpenClaw gateway to try Mission Control against (Ctrl-C stops it)."""
+    import signal
+    import threading
+
+    from mission_control.gateway.dev import DevGatewayError, start_dev_gateway
+
+    if version not in ("current", "legacy"):
+        typer.secho("--version must be 'current' or 'legacy'.", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        gateway = start_dev_gateway(
+            install_dir.resolve(),
+            state_dir,
+            port=port,
+            version=version,  # type: ignore[arg-type]
+        )
+    except (DevGatewayError, FileNotFoundError) as error:
+        typer.secho(
+            f"The gateway did not start: {error}\n"
+            "Install it first: bash scripts/install-gateway.sh",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1) from error
+    typer.echo(f"OpenClaw gateway ready at {gateway.url}")
+    typer.echo(f"token: {gateway.token}")
+    typer.echo(f"workspace root for Mission Control: {state_dir.resolve() / 'workspaces'}")
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    finally:
+        gateway.stop()
+        typer.echo("gateway stopped")
+
+
 def main() -> None:
     app()
 
