@@ -127,6 +127,21 @@ class GatewayClient:
     async def health(self, *, probe: bool = False, timeout: float | None = None) -> JsonObject:
         return await self._object("health", {"probe": True} if probe else {}, timeout=timeout)
 
+    async def heartbeat_cadences(self) -> dict[str, str | None]:
+        """Each agent's effective heartbeat cadence as the gateway runs it (None when off);
+        `probe` makes `health` reflect the current config rather than a cached snapshot."""
+        payload = await self.health(probe=True)
+        cadences: dict[str, str | None] = {}
+        for item in payload.get("agents", []):
+            if not isinstance(item, dict) or not isinstance(item.get("agentId"), str):
+                continue
+            beat = item.get("heartbeat")
+            beat = beat if isinstance(beat, dict) else {}
+            every = beat.get("every")
+            on = bool(beat.get("enabled")) and isinstance(every, str)
+            cadences[item["agentId"]] = every if on else None
+        return cadences
+
     async def agents_list(self) -> AgentList:
         payload = await self._object("agents.list", {})
         agents = tuple(_agent(item) for item in payload.get("agents", []) if isinstance(item, dict))

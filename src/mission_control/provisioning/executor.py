@@ -7,7 +7,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from mission_control.core.logging import get_logger
 from mission_control.gateway.client import GatewayClient
@@ -22,6 +22,7 @@ from mission_control.gateway.errors import (
 from mission_control.provisioning.gateway_config import (
     ConfigChange,
     HeartbeatEntry,
+    has_heartbeat_blocks,
     plan_config_change,
 )
 from mission_control.provisioning.plan import AgentPlan
@@ -132,18 +133,6 @@ async def write_files(
     return FilesResult(written=written, refused=tuple(sorted(refused)))
 
 
-def _effective_every(health: Mapping[str, Any]) -> dict[str, str | None]:
-    cadence: dict[str, str | None] = {}
-    for item in health.get("agents", []):
-        if not isinstance(item, dict) or not isinstance(item.get("agentId"), str):
-            continue
-        beat = item.get("heartbeat") if isinstance(item.get("heartbeat"), dict) else {}
-        assert isinstance(beat, dict)
-        every = beat.get("every")
-        cadence[item["agentId"]] = every if beat.get("enabled") and isinstance(every, str) else None
-    return cadence
-
-
 async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry]) -> ConfigChange:
     """One config.patch for the whole batch, none when nothing changes.
 
@@ -154,7 +143,9 @@ async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry])
     last_error: GatewayError | None = None
     for _attempt in range(CONFIG_ATTEMPTS):
         snapshot = await client.config_get()
-        cadence = _effective_every(await client.health(probe=True)) if entries else {}
+        shape = client.profile.config_shape
+        needed = entries and not has_heartbeat_blocks(snapshot.config, shape)
+        cadence = await client.heartbeat_cadences() if needed else {}
         change = plan_config_change(
             snapshot.config, client.profile.config_shape, entries, effective_every=cadence
         )

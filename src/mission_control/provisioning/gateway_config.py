@@ -66,6 +66,12 @@ def _defaults_patch(config: Mapping[str, Any]) -> dict[str, Any]:
     return patch
 
 
+def has_heartbeat_blocks(config: Mapping[str, Any], shape: ConfigShape) -> bool:
+    """Whether the gateway already runs explicit heartbeats only (then no agent beats
+    implicitly and there is nothing to keep alive)."""
+    return any("heartbeat" in entry for entry in _existing_entries(config, shape).values())
+
+
 def _implicit_keepers(
     existing: Mapping[str, Mapping[str, Any]],
     owned: set[str],
@@ -73,7 +79,7 @@ def _implicit_keepers(
 ) -> dict[str, dict[str, Any]]:
     """While no agent has a heartbeat block, the gateway beats implicitly; the first block we
     add stops that for everyone else. Pin the operator's beating agents to their cadence."""
-    if any("heartbeat" in entry for entry in existing.values()):
+    if any("heartbeat" in entry for entry in existing.values()):  # see has_heartbeat_blocks
         return {}
     return {
         agent_id: {"every": every}
