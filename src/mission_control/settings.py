@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="How long a woken agent has to check in."
     )
     max_wake_attempts: int = Field(default=3, ge=1, le=20)
+    role_soul_directory: str | None = Field(
+        default=None,
+        description="Where board workers' role souls come from (SPEC 3.7): an http(s) souls "
+        "directory or a local folder of <handle>/<slug>.md files; unset means no lookup.",
+    )
+    role_soul_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")

@@ -13,6 +13,7 @@ from mission_control.core.security import SecretBox, VerifiedTokenCache
 from mission_control.gateway.connection import GatewayTarget
 from mission_control.gateway.pool import GatewayPool
 from mission_control.gateways.models import Gateway
+from mission_control.provisioning.role_souls import RoleSoulDirectory
 from mission_control.settings import Settings
 
 
@@ -28,6 +29,10 @@ class Runtime:
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)
         self.gateway_pool = GatewayPool()
+        self.role_souls = RoleSoulDirectory(
+            self.settings.role_soul_directory,
+            timeout_seconds=self.settings.role_soul_timeout_seconds,
+        )
 
     @property
     def device_identity_path(self) -> Path:

@@ -27,7 +27,7 @@ from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning import executor, repository
-from mission_control.provisioning.context import RenderInputs, agent_ref
+from mission_control.provisioning.context import RenderInputs, agent_ref, identity_variables
 from mission_control.provisioning.gateway_config import HeartbeatEntry
 from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
@@ -40,6 +40,7 @@ from mission_control.provisioning.plan import (
     files_to_write,
     plan_agent,
 )
+from mission_control.provisioning.role_souls import NO_SOUL, RoleSoul, RoleSoulDirectory
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.users.models import User
 
@@ -81,6 +82,19 @@ class Loaded:
     user: User | None
     generation: int = 0
     organization_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    role_soul: RoleSoul = NO_SOUL
+
+    def render_inputs(self, base_url: str, token: str) -> RenderInputs:
+        return RenderInputs(
+            self.agent,
+            self.board,
+            self.gateway,
+            self.user,
+            base_url,
+            token,
+            role_soul_markdown=self.role_soul.markdown,
+            role_soul_source_url=self.role_soul.source_url,
+        )
 
 
 def capabilities(profile: GatewayProfile) -> GatewayCapabilities:
@@ -116,6 +130,14 @@ async def load_agent(session: AsyncSession, agent_id: uuid.UUID) -> Loaded | Non
     )
 
 
+async def attach_role_soul(directory: RoleSoulDirectory, loaded: Loaded) -> None:
+    """Board workers get their role's soul from the directory (SPEC 3.7); best effort."""
+    if loaded.board is None or loaded.agent.is_board_lead or not directory.enabled:
+        return
+    role = identity_variables(loaded.agent.identity_profile)["identity_role"]
+    loaded.role_soul = await directory.lookup(role)
+
+
 async def _token_for(
     client: GatewayClient, caps: GatewayCapabilities, agent: Agent, rotate: bool
 ) -> tuple[str, MintedToken | None, str | None]:
@@ -149,7 +171,7 @@ async def apply_workspace(
     agent = loaded.agent
     caps = capabilities(client.profile)
     probe = plan_agent(
-        RenderInputs(agent, loaded.board, loaded.gateway, loaded.user, base_url, "-"),
+        loaded.render_inputs(base_url, "-"),
         caps,
         action=options.action,
     )
@@ -159,7 +181,7 @@ async def apply_workspace(
     if why:
         log.info("agent_token_rotated", agent_id=str(agent.id), reason=why)
     plan = plan_agent(
-        RenderInputs(agent, loaded.board, loaded.gateway, loaded.user, base_url, token),
+        loaded.render_inputs(base_url, token),
         caps,
         action=options.action,
         force_bootstrap=options.force_bootstrap,
@@ -243,6 +265,7 @@ async def apply_agent(
         loaded = await load_agent(session, agent_id)
     if loaded is None:
         return ApplyOutcome(agent_id=agent_id, ok=False, error="agent not found")
+    await attach_role_soul(runtime.role_souls, loaded)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
         outcome, plan, minted = await _apply_on_gateway(

@@ -145,6 +145,7 @@ async def _sync_agents(
                 loaded = await service.load_agent(session, agent.id)
             if loaded is None:
                 return None
+            await service.attach_role_soul(runtime.role_souls, loaded)
             try:
                 outcome, plan, minted = await executor.retry_transient(
                     lambda: service.apply_workspace(client, loaded, apply_options, base_url)
