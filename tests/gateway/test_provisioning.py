@@ -285,3 +285,55 @@ async def test_template_sync_of_twenty_agents(runtime: Runtime, gateway: DevGate
     client = await _client(runtime, gateway_id)
     listed = {a.id for a in (await client.agents_list()).agents}
     assert sum(1 for agent_id in listed if agent_id.startswith(("mc-", "lead-"))) >= 19
+
+
+async def test_missed_check_in_is_rewoken_then_given_up(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    """No model answers on this gateway, so the woken agent never checks in: the reconciler
+    wakes it again at the deadline, then marks it offline with the reason after the last try."""
+    runtime.settings = runtime.settings.model_copy(
+        update={"checkin_timeout_seconds": 0.2, "max_wake_attempts": 2}
+    )
+    gateway_id, board_id = await _world(runtime, gateway)
+    agent_id = await _new_agent(runtime, gateway_id, board_id, "Sleepy")
+    woke = await service.apply_agent(runtime, agent_id, service.ApplyOptions(wake=True))
+    assert woke.ok, woke.error
+    assert woke.woke
+    first = await _agent(runtime, agent_id)
+    assert first.wake_attempts == 1
+    assert first.checkin_deadline_at is not None
+    reconciler = Reconciler(runtime)
+
+    await asyncio.sleep(0.3)
+    report = await reconciler.run_once()
+    assert report.rewoken == [agent_id]
+    again = await _agent(runtime, agent_id)
+    assert again.wake_attempts == 2
+    assert again.status != "offline"
+    # The gateway accepted the re-wake for the agent's session (its log names the run).
+    log = gateway.output_path.read_text(errors="replace")
+    assert log.count("chat.send") >= 2
+    assert f"runId=mc-rewake-{agent_id}-1 " in log
+
+    await asyncio.sleep(0.3)
+    report = await reconciler.run_once()
+    assert report.gave_up == [agent_id]
+    given_up = await _agent(runtime, agent_id)
+    assert given_up.status == "offline"
+    assert given_up.checkin_deadline_at is None
+    assert "did not check in after 2 wake attempt(s)" in (given_up.last_provision_error or "")
+    assert "MC_BASE_URL" in (given_up.last_provision_error or "")
+    report = await reconciler.run_once()
+    assert agent_id not in report.rewoken + report.gave_up  # settled: nothing more to do
+    async with runtime.database.unit_of_work() as session:
+        types = list(
+            await session.scalars(
+                select(ActivityEvent.event_type)
+                .where(ActivityEvent.agent_id == agent_id)
+                .order_by(ActivityEvent.created_at)
+            )
+        )
+    assert types.count("agent.wakeup.sent") == 1
+    assert types.count("agent.wakeup.retried") == 1
+    assert types.count("agent.checkin.missed") == 1

@@ -202,6 +202,16 @@ async def wake(
     return run_id if isinstance(run_id, str) else None
 
 
+def rewake_message(agent_name: str, attempt: int, attempts: int) -> str:
+    """Sent when a woken agent missed its check-in deadline."""
+    return (
+        f"Hello {agent_name}, Mission Control has not heard from you yet "
+        f"(wake attempt {attempt} of {attempts}).\n\n"
+        "Check in now: read AGENTS.md and call Mission Control's heartbeat endpoint as it "
+        "describes. If something stops you, say what in your reply."
+    )
+
+
 def wake_message(agent_name: str, verb: str, first_start: str | None = None) -> str:
     """SPEC 5.1: greet, say the workspace was <verb>, then how to start.
 

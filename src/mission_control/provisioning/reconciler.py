@@ -124,7 +124,9 @@ class Reconciler:
                 client,
                 session_key=agent_session_key(agent_ref(agent)),
                 label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
-                message=executor.wake_message(agent.name, "checked on"),
+                message=executor.rewake_message(
+                    agent.name, agent.wake_attempts + 1, self.runtime.settings.max_wake_attempts
+                ),
                 idempotency_key=f"mc-rewake-{agent.id}-{agent.wake_attempts}",
             )
         except GatewayError as error:
