@@ -88,12 +88,23 @@ async def _wait_registered(client: GatewayClient, agent_id: str) -> None:
 
 
 async def register_agent(client: GatewayClient, plan: AgentPlan) -> bool:
-    """Create (id as name) then set the display name and workspace; True when newly created."""
-    created = True
-    try:
-        await client.agents_create(plan.gateway_agent_id, workspace=plan.workspace)
-    except GatewayAlreadyExists:
-        created = False
+    """Create (id as name) then set the display name and workspace; True when newly created.
+
+    An agent the gateway already lists with this name and workspace is left alone: every
+    agents.update is a config write and a reload on the gateway, which a re-sync does not need.
+    """
+    listed = (await client.agents_list()).get(plan.gateway_agent_id)
+    if listed is not None and (listed.name, listed.workspace) == (
+        plan.display_name,
+        plan.workspace,
+    ):
+        return False
+    created = listed is None
+    if created:
+        try:
+            await client.agents_create(plan.gateway_agent_id, workspace=plan.workspace)
+        except GatewayAlreadyExists:
+            created = False
     if created:
         await _wait_registered(client, plan.gateway_agent_id)
     await client.agents_update(
