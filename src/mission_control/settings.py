@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="How long a woken agent has to check in."
     )
     max_wake_attempts: int = Field(default=3, ge=1, le=20)
+    coordination_retry_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        description="How long a coordination message retries transient gateway errors (SPEC 4.9).",
+    )
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")
