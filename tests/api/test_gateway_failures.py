@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
+from mission_control.coordination.service import soul_template_of
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
-from mission_control.coordination.service import soul_template_of
 from mission_control.gateways import status as gateway_status
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning.templates import render_override

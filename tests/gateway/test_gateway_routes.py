@@ -5,6 +5,7 @@ written next to them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
 from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
@@ -25,6 +27,7 @@ from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
 from mission_control.gateway.errors import GatewayAlreadyExists
 from mission_control.gateways.models import Gateway
+from mission_control.organizations.models import Organization, Role
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import (
     gateway_agent_id,
@@ -83,10 +86,8 @@ async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 async def register_on_gateway(client: GatewayClient, gw: DevGateway, agent_id: str) -> None:
     """The agent exists on the real gateway (created directly, so its token stays as is)."""
-    try:
+    with contextlib.suppress(GatewayAlreadyExists):
         await client.agents_create(agent_id, workspace=str(gw.state_dir / f"ws-{agent_id}"))
-    except GatewayAlreadyExists:
-        pass
     for _ in range(150):
         if (await client.agents_list()).get(agent_id) is not None:
             return
@@ -300,5 +301,120 @@ async def test_route_by_actor(
         seen[actor] = answer.status_code
         if answer.status_code >= 400:
             error = answer.json()["error"]
-            assert error["code"] and error["message"], answer.text
+            assert error["code"], answer.text
+            assert error["message"], answer.text
     assert seen == route.expected
+
+
+# -- behaviour against the real gateway --------------------------------------------------------
+
+
+async def test_create_checks_the_connection_and_provisions_the_main_agent(
+    runtime: Runtime, http: httpx.AsyncClient, real_gateway: DevGateway, database: Database
+) -> None:
+    async with database.unit_of_work() as session:
+        org = await factories.organization(session, "Ops")
+        admin = await factories.person(session, org, Role.ADMIN)
+    created = await http.post(
+        "/api/v1/gateways",
+        json={
+            "name": f"edge-{uuid.uuid4().hex[:6]}",
+            "url": real_gateway.url,
+            "token": real_gateway.token,
+            "workspace_root": str(real_gateway.state_dir / "workspaces"),
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert real_gateway.token not in created.text
+    status = body["status"]
+    assert status["connected"] is True
+    assert status["server_version"] == "2026.9.6"
+    assert status["protocol"] == 4
+    assert status["pairing"]["state"] == "approved"
+    assert "operator.admin" in status["pairing"]["granted_scopes"]
+    assert body["main_agent"]["provisioned"] is True, body["main_agent"]
+    gateway_id = uuid.UUID(body["id"])
+
+    again = await http.get(f"/api/v1/gateways/{gateway_id}/status", headers=admin.headers)
+    assert again.status_code == 200
+    listed = {agent["id"] for agent in again.json()["agents"]}
+    assert gateway_main_agent_id(gateway_id) in listed
+    assert again.json()["main_agent_present"] is True
+
+    wrong = await http.patch(
+        f"/api/v1/gateways/{gateway_id}", json={"token": "not-the-token"}, headers=admin.headers
+    )
+    assert wrong.status_code == 200
+    problem = wrong.json()["status"]["error"]
+    assert wrong.json()["status"]["connected"] is False
+    assert problem["code"] == "gateway_auth_failed"
+    assert "gateway token" in problem["message"]
+
+    sync = await http.patch(
+        f"/api/v1/gateways/{gateway_id}", json={"token": real_gateway.token}, headers=admin.headers
+    )
+    assert sync.json()["status"]["connected"] is True
+    report = await http.post(f"/api/v1/gateways/{gateway_id}/templates/sync", headers=admin.headers)
+    assert report.status_code == 200
+    assert report.json()["main_updated"] is True
+    assert report.json()["errors"] == []
+
+
+async def test_soul_round_trip_lead_message_and_broadcast(
+    runtime: Runtime, http: httpx.AsyncClient, real_gateway: DevGateway, database: Database
+) -> None:
+    setup = await make_world(runtime, real_gateway, ("worker",))
+    world = setup.world
+    soul_path = f"/api/v1/agent/boards/{world.board.id}/agents/{world.worker.id}/soul"
+    content = "# Soul\nCareful with {{ templates }}."
+    written = await http.put(
+        soul_path,
+        json={"content": content, "reason": "sharper focus", "source_url": "https://x.test/s"},
+        headers=world.as_(Actor.BOARD_LEAD),
+    )
+    assert written.status_code == 200, written.text
+    read = await http.get(soul_path, headers=world.as_(Actor.BOARD_WORKER))
+    assert read.json() == content
+    gid = gateway_agent_id(agent_ref(world.worker))
+    assert (await setup.client.files_get(gid, "SOUL.md")).content == content
+
+    async with database.unit_of_work() as session:
+        org = await session.get(Organization, world.org.id)
+        gw_row = await session.get(Gateway, world.gateway.id)
+        assert org is not None
+        assert gw_row is not None
+        leaderless = await factories.board(session, org, gw_row, name="Leaderless")
+        broken = await factories.board(session, org, gw_row, name="Broken")
+        ghost, _token = await factories.agent(session, gw_row, broken, name="Ghost", lead=True)
+        ghost.generation = ghost.applied_generation = 1  # says provisioned; the gateway disagrees
+        events = await session.scalars(
+            select(ActivityEvent.message).where(ActivityEvent.event_type == "agent.soul.updated")
+        )
+        assert list(events) == [
+            "SOUL.md updated for Matrix Worker. Reason: sharper focus Source: https://x.test/s"
+        ]
+
+    main = world.as_(Actor.GATEWAY_MAIN)
+    message = await http.post(
+        f"/api/v1/agent/gateway/boards/{leaderless.id}/lead/message",
+        json={"content": "Please plan the launch.", "correlation_id": "plan-1"},
+        headers=main,
+    )
+    assert message.status_code == 200, message.text
+    assert message.json()["lead_created"] is True
+    lead_gid = f"lead-{leaderless.id}"
+    assert (await setup.client.agents_list()).get(lead_gid) is not None
+
+    broadcast = await http.post(
+        "/api/v1/agent/gateway/leads/broadcast",
+        json={"content": "Weekly status?", "board_ids": [str(leaderless.id), str(broken.id)]},
+        headers=main,
+    )
+    assert broadcast.status_code == 200
+    outcome = {r["board_id"]: r for r in broadcast.json()["results"]}
+    assert broadcast.json()["sent"] == 1
+    assert broadcast.json()["failed"] == 1
+    assert outcome[str(leaderless.id)]["ok"] is True
+    assert outcome[str(broken.id)]["error"].startswith("Gateway lead broadcast dispatch failed:")
