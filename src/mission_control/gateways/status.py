@@ -21,6 +21,7 @@ from mission_control.gateway.errors import (
     GatewayError,
     GatewayMissingScope,
     GatewayPairingRequired,
+    GatewayUnreachable,
 )
 from mission_control.gateway.identity import DeviceIdentity
 from mission_control.gateways.failures import gateway_failure, pairing_details
@@ -142,6 +143,12 @@ async def gateway_status(runtime: Runtime, gateway: Gateway) -> GatewayStatusRea
     device_id = _device_id(runtime)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+        if not client.connection.connected:
+            # The shared connection dropped and is reconnecting: say so instead of waiting.
+            raise GatewayUnreachable(
+                f"the connection to the gateway at {gateway.url} dropped; Mission Control is "
+                "reconnecting"
+            )
         return await _report(client, gateway.url, gateway.id, device_id)
     except GatewayError as error:
         return _failed(gateway.url, gateway.id, error, device_id)
