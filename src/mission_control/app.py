@@ -17,6 +17,7 @@ from mission_control.agents.agent_router import router as agent_api_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
 from mission_control.boards.router import router as boards_router
+from mission_control.coordination.router import router as coordination_router
 from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         streams_agent_router,
         webhooks_router,
         webhooks_public_router,
+        coordination_router,
     ):
         app.include_router(router)
     return app

@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+gateway_app = typer.Typer(help="Registered gateways.", no_args_is_help=True)
+app.add_typer(gateway_app, name="gateway")
 
 TOKEN_FILE = "operator-token"
 
@@ -158,6 +160,55 @@ def dev_gateway(
     finally:
         gateway.stop()
         typer.echo("gateway stopped")
+
+
+@gateway_app.command("sync")
+def gateway_sync(
+    gateway_id: Annotated[str, typer.Argument(help="The gateway's id.")],
+    include_main: Annotated[bool, typer.Option(help="Also sync the gateway agent.")] = True,
+    reset_sessions: Annotated[bool, typer.Option(help="Reset the agents' sessions.")] = False,
+    rotate_tokens: Annotated[bool, typer.Option(help="Give every agent a new token.")] = False,
+    force_bootstrap: Annotated[bool, typer.Option(help="Rewrite BOOTSTRAP.md.")] = False,
+    board_id: Annotated[str | None, typer.Option(help="Only this board's agents.")] = None,
+) -> None:
+    """Re-render and re-write the workspaces of every agent on a gateway; prints the report."""
+    import json
+    import uuid
+    from dataclasses import asdict
+
+    from mission_control.app import build_runtime
+    from mission_control.provisioning import service
+    from mission_control.provisioning.sync import SyncOptions, sync_templates
+
+    try:
+        gateway = uuid.UUID(gateway_id)
+        board = uuid.UUID(board_id) if board_id else None
+    except ValueError as error:
+        typer.secho(f"Not an id: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+    settings = _load_settings()
+    if settings.auth_token is None:
+        settings = settings.model_copy(update={"auth_token": SecretStr(secrets.token_urlsafe(48))})
+    options = SyncOptions(include_main, reset_sessions, rotate_tokens, force_bootstrap, board)
+
+    async def run() -> dict[str, object]:
+        runtime = build_runtime(settings)
+        try:
+            if include_main:
+                await service.ensure_gateway_main_agent(runtime, gateway)
+            return asdict(await sync_templates(runtime, gateway, options))
+        finally:
+            await runtime.gateway_pool.close()
+            await runtime.database.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ValueError as error:
+        typer.secho(f"Template sync failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(json.dumps(report, indent=2, default=str))
+    if report["errors"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         "directory or a local folder of <handle>/<slug>.md files; unset means no lookup.",
     )
     role_soul_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    coordination_retry_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        description="How long a coordination message retries transient gateway errors (SPEC 4.9).",
+    )
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")

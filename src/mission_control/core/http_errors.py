@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mission_control.core.errors import DomainError, RateLimited, Unauthorized
 from mission_control.core.logging import get_logger
+from mission_control.gateway.errors import GatewayError
 
 log = get_logger("mission_control.errors")
 
@@ -73,6 +74,15 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
+    # Backstop for a gateway failure a service did not translate: a 502/409 that says what to
+    # check, never a 500.
+    from mission_control.gateways.failures import gateway_failure
+
+    assert isinstance(error, GatewayError)
+    return await _domain_error(request, gateway_failure(error))
+
+
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     details = validation_details(error.errors())
@@ -123,6 +133,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)

@@ -1,18 +1,132 @@
-"""HTTP endpoints for gateways (organisation admins only)."""
+"""HTTP endpoints for gateways: admin CRUD with a connection check, status, ad-hoc probe,
+template sync, and the gateway sessions API (SPEC 7)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
-from mission_control.gateways import service
-from mission_control.gateways.schemas import GatewayCreate, GatewayRead, GatewayUpdate
+from mission_control.gateways import service, sessions
+from mission_control.gateways import status as gateway_status
+from mission_control.gateways.schemas import (
+    GatewayAdminRead,
+    GatewayCreate,
+    GatewayProbe,
+    GatewayRead,
+    GatewayStatusRead,
+    GatewayUpdate,
+    OkRead,
+    SessionHistoryRead,
+    SessionListRead,
+    SessionMessage,
+    SessionRead,
+    SyncReportRead,
+)
+from mission_control.provisioning.sync import SyncOptions
 
 router = APIRouter(prefix=f"{API_PREFIX}/gateways", tags=["gateways"])
+
+BoardQuery = Annotated[uuid.UUID | None, Query(description="Resolve the gateway of this board.")]
+GatewayQuery = Annotated[uuid.UUID | None, Query(description="A gateway of your organisation.")]
+
+
+# -- routes without a gateway id first: "/status" must not be read as "/{gateway_id}" ---------
+
+
+@router.get("/status", response_model=GatewayStatusRead)
+async def board_gateway_status(
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: BoardQuery = None,
+    gateway_id: GatewayQuery = None,
+) -> GatewayStatusRead:
+    """Status of the gateway of ``board_id`` (or of ``gateway_id``); org admins."""
+    scope = await sessions.resolve(
+        session, context, board_id=board_id, gateway_id=gateway_id, admin=True
+    )
+    return await service.status_of(session, runtime, context, scope.gateway.id)
+
+
+@router.post("/probe", response_model=GatewayStatusRead)
+async def probe_gateway(
+    data: GatewayProbe, context: UserDep, runtime: RuntimeDep
+) -> GatewayStatusRead:
+    """Check a gateway that is not registered (org admins; rate limited; nothing stored)."""
+    return await gateway_status.probe(runtime, context, data)
+
+
+@router.get("/sessions", response_model=SessionListRead)
+async def list_sessions(
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: BoardQuery = None,
+    gateway_id: GatewayQuery = None,
+) -> SessionListRead:
+    scope = await sessions.resolve(
+        session, context, board_id=board_id, gateway_id=gateway_id, admin=True
+    )
+    items, main = await sessions.list_sessions(session, runtime, scope)
+    return SessionListRead(sessions=items, main_session=main)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionRead)
+async def get_session(
+    session_id: str,
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: BoardQuery = None,
+    gateway_id: GatewayQuery = None,
+) -> SessionRead:
+    scope = await sessions.resolve(
+        session, context, board_id=board_id, gateway_id=gateway_id, admin=True
+    )
+    return SessionRead(session=await sessions.get_session(session, runtime, scope, session_id))
+
+
+@router.get("/sessions/{session_id}/history", response_model=SessionHistoryRead)
+async def session_history(
+    session_id: str,
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: BoardQuery = None,
+    gateway_id: GatewayQuery = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> SessionHistoryRead:
+    scope = await sessions.resolve(
+        session, context, board_id=board_id, gateway_id=gateway_id, admin=True
+    )
+    history = await sessions.session_history(session, runtime, scope, session_id, limit)
+    return SessionHistoryRead(history=history)
+
+
+@router.post("/sessions/{session_id}/message", response_model=OkRead)
+async def send_session_message(
+    session_id: str,
+    data: SessionMessage,
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: BoardQuery = None,
+    gateway_id: GatewayQuery = None,
+) -> OkRead:
+    """Send a message into a session: board write access (or org admin with ``gateway_id``)."""
+    scope = await sessions.resolve(
+        session, context, board_id=board_id, gateway_id=gateway_id, admin=False, write=True
+    )
+    await sessions.send_message(session, runtime, scope, session_id, data.content)
+    return OkRead()
+
+
+# -- gateway CRUD -----------------------------------------------------------------------------
 
 
 @router.get("", response_model=Page[GatewayRead])
@@ -28,12 +142,12 @@ async def list_gateways(context: UserDep, session: SessionDep, page: PageDep) ->
     )
 
 
-@router.post("", response_model=GatewayRead, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=GatewayAdminRead, status_code=status.HTTP_201_CREATED)
 async def create_gateway(
     data: GatewayCreate, context: UserDep, session: SessionDep, runtime: RuntimeDep
-) -> GatewayRead:
-    gateway = await service.create_gateway(session, context, data, runtime.secrets)
-    return GatewayRead.model_validate(gateway)
+) -> GatewayAdminRead:
+    """Register a gateway, check the connection and ensure its gateway-main agent."""
+    return await service.register_gateway(session, runtime, context, data)
 
 
 @router.get("/{gateway_id}", response_model=GatewayRead)
@@ -41,18 +155,51 @@ async def get_gateway(gateway_id: uuid.UUID, context: UserDep, session: SessionD
     return GatewayRead.model_validate(await service.get_gateway(session, context, gateway_id))
 
 
-@router.patch("/{gateway_id}", response_model=GatewayRead)
+@router.patch("/{gateway_id}", response_model=GatewayAdminRead)
 async def update_gateway(
     gateway_id: uuid.UUID,
     data: GatewayUpdate,
     context: UserDep,
     session: SessionDep,
     runtime: RuntimeDep,
-) -> GatewayRead:
-    gateway = await service.update_gateway(session, context, gateway_id, data, runtime.secrets)
-    return GatewayRead.model_validate(gateway)
+) -> GatewayAdminRead:
+    """Change a gateway, check the connection and ensure its gateway-main agent."""
+    return await service.change_gateway(session, runtime, context, gateway_id, data)
 
 
 @router.delete("/{gateway_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_gateway(gateway_id: uuid.UUID, context: UserDep, session: SessionDep) -> None:
     await service.delete_gateway(session, context, gateway_id)
+
+
+@router.get("/{gateway_id}/status", response_model=GatewayStatusRead)
+async def get_gateway_status(
+    gateway_id: uuid.UUID, context: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> GatewayStatusRead:
+    """Connected, server version, protocol, pairing state and scopes, agents, sessions."""
+    return await service.status_of(session, runtime, context, gateway_id)
+
+
+@router.post("/{gateway_id}/templates/sync", response_model=SyncReportRead)
+async def sync_templates(
+    gateway_id: uuid.UUID,
+    context: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    include_main: bool = True,
+    reset_sessions: bool = False,
+    rotate_tokens: bool = False,
+    force_bootstrap: bool = False,
+    board_id: uuid.UUID | None = None,
+) -> SyncReportRead:
+    """Re-render and re-write every agent's workspace on this gateway; always answers with the
+    report (problems are in ``errors``)."""
+    options = SyncOptions(
+        include_main=include_main,
+        reset_sessions=reset_sessions,
+        rotate_tokens=rotate_tokens,
+        force_bootstrap=force_bootstrap,
+        board_id=board_id,
+    )
+    report = await service.sync_gateway_templates(session, runtime, context, gateway_id, options)
+    return service.report_read(report)

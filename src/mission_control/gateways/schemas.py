@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -91,3 +91,122 @@ class GatewayRead(BaseModel):
     disable_device_pairing: bool
     created_at: datetime
     updated_at: datetime
+
+
+class GatewayProbe(BaseModel):
+    """An ad-hoc connection check of a gateway that is not registered (org admins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048)
+    token: SecretStr | None = Field(default=None, max_length=4096)
+    allow_insecure_tls: bool = False
+
+    _url = field_validator("url")(_check_url)
+
+
+PairingState = Literal["approved", "approval_required", "scope_upgrade_required", "unknown"]
+
+
+class PairingRead(BaseModel):
+    """Whether the gateway accepted Mission Control's device, and how to approve it if not."""
+
+    state: PairingState
+    device_id: str | None = None
+    granted_scopes: list[str] = Field(default_factory=list)
+    missing_scopes: list[str] = Field(default_factory=list)
+    request_id: str | None = None
+    approve_commands: list[str] = Field(default_factory=list)
+
+
+class ProblemRead(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class GatewayAgentEntry(BaseModel):
+    id: str
+    name: str | None = None
+    workspace: str | None = None
+
+
+class GatewayStatusRead(BaseModel):
+    connected: bool
+    gateway_id: uuid.UUID | None = None
+    gateway_url: str
+    server_version: str | None = None
+    protocol: int | None = None
+    pairing: PairingRead
+    agents_count: int = 0
+    agents: list[GatewayAgentEntry] = Field(default_factory=list)
+    sessions_count: int = 0
+    sessions: list[dict[str, Any]] = Field(default_factory=list)
+    main_agent_gateway_id: str | None = None
+    main_agent_present: bool | None = None
+    main_session: dict[str, Any] | None = None
+    error: ProblemRead | None = None
+
+
+class MainAgentRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    provisioned: bool
+    error: str | None = None
+
+
+class GatewayAdminRead(GatewayRead):
+    """What create and update answer: the stored gateway, the connection check, and the
+    gateway-main agent they ensured."""
+
+    status: GatewayStatusRead
+    main_agent: MainAgentRead | None = None
+
+
+class SyncErrorRead(BaseModel):
+    message: str
+    agent_id: uuid.UUID | None = None
+    agent_name: str | None = None
+    board_id: uuid.UUID | None = None
+
+
+class SyncReportRead(BaseModel):
+    gateway_id: uuid.UUID
+    include_main: bool
+    reset_sessions: bool
+    agents_updated: int
+    agents_skipped: int
+    main_updated: bool
+    config_patched: bool
+    kept_heartbeating: list[str]
+    errors: list[SyncErrorRead]
+
+
+class SessionListRead(BaseModel):
+    sessions: list[dict[str, Any]]
+    main_session: dict[str, Any] | None = None
+
+
+class SessionRead(BaseModel):
+    session: dict[str, Any]
+
+
+class SessionHistoryRead(BaseModel):
+    history: list[Any]
+
+
+class SessionMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, max_length=100_000)
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class OkRead(BaseModel):
+    ok: bool = True

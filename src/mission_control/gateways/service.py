@@ -1,4 +1,5 @@
-"""Gateway rules: admins register gateways; the token is encrypted and never handed back."""
+"""Gateway rules: admins register gateways (the token is encrypted and never handed back), create
+and update check the connection and ensure the gateway-main agent, template sync."""
 
 from __future__ import annotations
 
@@ -9,12 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mission_control.access.service import require_admin
 from mission_control.activity import service as activity
 from mission_control.agents import repository as agents
+from mission_control.agents.models import Agent
 from mission_control.core.errors import Conflict, NotFound
+from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways import repository
 from mission_control.gateways.models import Gateway
-from mission_control.gateways.schemas import GatewayCreate, GatewayUpdate
+from mission_control.gateways.schemas import (
+    GatewayAdminRead,
+    GatewayCreate,
+    GatewayRead,
+    GatewayStatusRead,
+    GatewayUpdate,
+    MainAgentRead,
+    SyncErrorRead,
+    SyncReportRead,
+)
+from mission_control.gateways.status import gateway_status
 from mission_control.organizations.service import UserContext
+from mission_control.provisioning import service as provisioning
+from mission_control.provisioning.sync import SyncOptions, SyncReport, sync_templates
 
 
 async def require_gateway(
@@ -133,3 +148,124 @@ async def delete_gateway(
         details={"gateway_id": str(gateway.id)},
     )
     await session.flush()
+
+
+# -- connection check, gateway-main agent and template sync (SPEC 7.3) ------------------------
+
+
+async def _converge(
+    runtime: Runtime, gateway: Gateway
+) -> tuple[GatewayStatusRead, MainAgentRead | None]:
+    """After a create or update is committed: ensure the gateway-main agent row (durable
+    intent), check the connection, and provision the main agent right away when the gateway
+    answers; otherwise the reconciler does it once the gateway is reachable."""
+    main_id = await provisioning.ensure_gateway_main_agent(runtime, gateway.id)
+    status = await gateway_status(runtime, gateway)
+    async with runtime.database.unit_of_work() as session:
+        main = await session.get(Agent, main_id)
+        assert main is not None
+        missing = status.connected and status.main_agent_present is False
+        if missing and main.generation <= main.applied_generation:
+            provisioning.request_apply(main, "update")
+        pending = main.generation > main.applied_generation
+        action: provisioning.Action = "update" if main.applied_generation else "provision"
+        read = MainAgentRead(id=main.id, name=main.name, provisioned=not pending)
+    if not (status.connected and pending):
+        if pending and not status.connected:
+            read.error = "Waiting for the gateway; provisioning runs once it is reachable."
+        return status, read
+    outcome = await provisioning.apply_agent(
+        runtime, main_id, provisioning.ApplyOptions(action=action, wake=True)
+    )
+    read.provisioned = outcome.ok
+    read.error = outcome.error
+    if outcome.ok:
+        status.main_agent_present = True
+    return status, read
+
+
+def admin_view(
+    gateway: Gateway, status: GatewayStatusRead, main: MainAgentRead | None
+) -> GatewayAdminRead:
+    return GatewayAdminRead(
+        **GatewayRead.model_validate(gateway).model_dump(), status=status, main_agent=main
+    )
+
+
+async def register_gateway(
+    session: AsyncSession, runtime: Runtime, context: UserContext, data: GatewayCreate
+) -> GatewayAdminRead:
+    gateway = await create_gateway(session, context, data, runtime.secrets)
+    await session.commit()
+    status, main = await _converge(runtime, gateway)
+    return admin_view(gateway, status, main)
+
+
+async def change_gateway(
+    session: AsyncSession,
+    runtime: Runtime,
+    context: UserContext,
+    gateway_id: uuid.UUID,
+    data: GatewayUpdate,
+) -> GatewayAdminRead:
+    require_admin(context)
+    before = runtime.gateway_target(await require_gateway(session, context, gateway_id))
+    gateway = await update_gateway(session, context, gateway_id, data, runtime.secrets)
+    await session.commit()
+    if runtime.gateway_target(gateway) != before:
+        # Another URL, token or TLS choice: the old connection must not be reused.
+        await runtime.gateway_pool.discard(before)
+    status, main = await _converge(runtime, gateway)
+    return admin_view(gateway, status, main)
+
+
+async def status_of(
+    session: AsyncSession, runtime: Runtime, context: UserContext, gateway_id: uuid.UUID
+) -> GatewayStatusRead:
+    require_admin(context)
+    gateway = await require_gateway(session, context, gateway_id)
+    await session.commit()
+    return await gateway_status(runtime, gateway)
+
+
+async def sync_gateway_templates(
+    session: AsyncSession,
+    runtime: Runtime,
+    context: UserContext,
+    gateway_id: uuid.UUID,
+    options: SyncOptions,
+) -> SyncReport:
+    """SPEC 7.3 template sync entry point; problems are reported in the result, not raised."""
+    require_admin(context)
+    gateway = await require_gateway(session, context, gateway_id)
+    activity.record(
+        session,
+        "gateway.templates.sync",
+        f"Template sync of gateway {gateway.name} requested.",
+        organization_id=context.organization.id,
+        actor_user_id=context.user.id,
+        details={"gateway_id": str(gateway.id)},
+    )
+    await session.commit()
+    if options.include_main:
+        await provisioning.ensure_gateway_main_agent(runtime, gateway.id)
+    return await sync_templates(runtime, gateway.id, options)
+
+
+def report_read(report: SyncReport) -> SyncReportRead:
+    return SyncReportRead(
+        gateway_id=report.gateway_id,
+        include_main=report.include_main,
+        reset_sessions=report.reset_sessions,
+        agents_updated=report.agents_updated,
+        agents_skipped=report.agents_skipped,
+        main_updated=report.main_updated,
+        config_patched=report.config_patched,
+        kept_heartbeating=list(report.kept_heartbeating),
+        errors=[
+            SyncErrorRead(
+                message=e.message, agent_id=e.agent_id, agent_name=e.agent_name, board_id=e.board_id
+            )
+            for e in report.errors
+        ],
+    )

@@ -1,0 +1,180 @@
+"""Gateway status: connect, then report version, protocol, pairing and scopes, agents and
+sessions. Reading status never writes, on the gateway or in the database (§11.30)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from mission_control.access.service import require_admin
+from mission_control.core.errors import RateLimited
+from mission_control.core.runtime import Runtime
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.connection import (
+    DEFAULT_SCOPES,
+    ConnectionOptions,
+    GatewayConnection,
+    GatewayTarget,
+)
+from mission_control.gateway.errors import (
+    GatewayError,
+    GatewayMissingScope,
+    GatewayPairingRequired,
+    GatewayUnreachable,
+)
+from mission_control.gateway.identity import DeviceIdentity
+from mission_control.gateways.failures import gateway_failure, pairing_details
+from mission_control.gateways.models import Gateway
+from mission_control.gateways.schemas import (
+    GatewayAgentEntry,
+    GatewayProbe,
+    GatewayStatusRead,
+    PairingRead,
+    ProblemRead,
+)
+from mission_control.organizations.service import UserContext
+from mission_control.provisioning.identities import gateway_main_agent_id, gateway_main_session_key
+from mission_control.webhooks.service import TokenBuckets
+
+STATUS_TIMEOUT_SECONDS = 15.0
+PROBE_OPTIONS = ConnectionOptions(connect_timeout=10.0, request_timeout=10.0)
+# Probing makes the server connect to a URL an admin typed: a handful per minute per user.
+PROBE_LIMITS = TokenBuckets(capacity=5.0, per_second=5.0 / 60.0)
+
+
+def sessions_of(payload: Any) -> list[dict[str, Any]]:
+    """SPEC 7.1 list extraction, keeping only session objects."""
+    items = payload.get("sessions") if isinstance(payload, dict) else payload
+    if not isinstance(items, list | tuple):
+        return []
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _device_id(runtime: Runtime) -> str | None:
+    try:
+        return DeviceIdentity.load_or_create(runtime.device_identity_path).device_id
+    except (OSError, ValueError):
+        return None
+
+
+def _failed(
+    url: str, gateway_id: uuid.UUID | None, error: GatewayError, device_id: str | None
+) -> GatewayStatusRead:
+    problem = gateway_failure(error)
+    if isinstance(error, GatewayPairingRequired):
+        steps = pairing_details(error)
+        pairing = PairingRead(
+            state="approval_required",
+            device_id=steps["device_id"] or device_id,
+            request_id=steps["request_id"],
+            approve_commands=steps["approve_commands"],
+        )
+    else:
+        pairing = PairingRead(state="unknown", device_id=device_id)
+    details = problem.details if isinstance(problem.details, dict) else None
+    return GatewayStatusRead(
+        connected=False,
+        gateway_id=gateway_id,
+        gateway_url=url,
+        pairing=pairing,
+        main_agent_gateway_id=gateway_main_agent_id(gateway_id) if gateway_id else None,
+        error=ProblemRead(code=problem.code, message=problem.message, details=details),
+    )
+
+
+def _pairing(client: GatewayClient, device_id: str | None) -> PairingRead:
+    granted = list(client.profile.scopes)
+    missing = [scope for scope in DEFAULT_SCOPES if not client.profile.has_scope(scope)]
+    return PairingRead(
+        state="scope_upgrade_required" if missing else "approved",
+        device_id=device_id,
+        granted_scopes=granted,
+        missing_scopes=missing,
+        approve_commands=(
+            ["openclaw devices list", "openclaw devices approve <requestId>"] if missing else []
+        ),
+    )
+
+
+async def _report(
+    client: GatewayClient, url: str, gateway_id: uuid.UUID | None, device_id: str | None
+) -> GatewayStatusRead:
+    profile = client.profile
+    status = GatewayStatusRead(
+        connected=True,
+        gateway_id=gateway_id,
+        gateway_url=url,
+        server_version=profile.server_version,
+        protocol=profile.protocol,
+        pairing=_pairing(client, device_id),
+    )
+    try:
+        async with asyncio.timeout(STATUS_TIMEOUT_SECONDS):
+            listed, sessions = await asyncio.gather(client.agents_list(), client.sessions_list())
+    except TimeoutError:
+        status.error = ProblemRead(
+            code="gateway_timeout",
+            message=f"The gateway at {url} connected but did not list its agents and sessions "
+            f"within {STATUS_TIMEOUT_SECONDS:.0f} s; check its load and logs.",
+        )
+        return status
+    except GatewayMissingScope as error:
+        problem = gateway_failure(error)
+        status.error = ProblemRead(code=problem.code, message=problem.message)
+        return status
+    status.agents = [
+        GatewayAgentEntry(id=a.id, name=a.name, workspace=a.workspace) for a in listed.agents
+    ]
+    status.agents_count = len(status.agents)
+    status.sessions = sessions_of(sessions)
+    status.sessions_count = len(status.sessions)
+    if gateway_id is not None:
+        main_id = gateway_main_agent_id(gateway_id)
+        main_key = gateway_main_session_key(gateway_id)
+        status.main_agent_gateway_id = main_id
+        status.main_agent_present = listed.get(main_id) is not None
+        status.main_session = next((s for s in status.sessions if s.get("key") == main_key), None)
+    return status
+
+
+async def gateway_status(runtime: Runtime, gateway: Gateway) -> GatewayStatusRead:
+    """Status of a registered gateway over the shared pooled connection."""
+    device_id = _device_id(runtime)
+    try:
+        client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+        if not client.connection.connected:
+            # The shared connection dropped and is reconnecting: say so instead of waiting.
+            raise GatewayUnreachable(
+                f"the connection to the gateway at {gateway.url} dropped; Mission Control is "
+                "reconnecting"
+            )
+        return await _report(client, gateway.url, gateway.id, device_id)
+    except GatewayError as error:
+        return _failed(gateway.url, gateway.id, error, device_id)
+
+
+async def probe(runtime: Runtime, context: UserContext, data: GatewayProbe) -> GatewayStatusRead:
+    """Connect once to a URL that is not registered (nothing is stored or pooled)."""
+    require_admin(context)
+    retry_after = PROBE_LIMITS.take(context.user.id)
+    if retry_after is not None:
+        raise RateLimited(
+            "Too many gateway probes; wait before probing again.",
+            details={"retry_after_seconds": max(1, round(retry_after + 0.5))},
+        )
+    target = GatewayTarget(
+        url=data.url,
+        token=data.token.get_secret_value() if data.token else "",
+        identity_path=runtime.device_identity_path,
+        allow_self_signed=data.allow_insecure_tls,
+    )
+    device_id = _device_id(runtime)
+    connection = GatewayConnection(target, PROBE_OPTIONS)
+    try:
+        await connection.connect()
+        return await _report(GatewayClient(connection), data.url, None, device_id)
+    except GatewayError as error:
+        return _failed(data.url, None, error, device_id)
+    finally:
+        await connection.close()
