@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=600.0, gt=0, description="How long a woken agent has to check in."
     )
     max_wake_attempts: int = Field(default=3, ge=1, le=20)
+    governor_enabled: bool = Field(
+        default=False, description="Run the heartbeat governor (SPEC 10) in this process."
+    )
+    governor_interval_seconds: float = Field(
+        default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
+    )
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")
