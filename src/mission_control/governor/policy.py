@@ -155,11 +155,11 @@ def configured_every(agent: Agent) -> str:
     return every if isinstance(every, str) and every else DEFAULT_EVERY
 
 
-def effective_cadence(agent: Agent, board: Board | None) -> str | None:
-    """The heartbeat cadence Mission Control wants for the agent on its gateway right now:
-    the governed one while the governor holds the agent, else its own; None when off."""
+def held_cadence(agent: Agent, board: Board | None) -> str | None:
+    """The cadence the governor's stored state asks for (the agent's own when it holds none),
+    whether or not the governor still applies to the agent; None when off."""
     held = agent.auto_heartbeat_every is not None or bool(agent.auto_heartbeat_off)
-    if not held or not governs(agent, board):
+    if not held:
         return configured_every(agent)
     if agent.auto_heartbeat_off and not agent.is_board_lead:
         return None
@@ -167,6 +167,12 @@ def effective_cadence(agent: Agent, board: Board | None) -> str | None:
     if agent.is_board_lead and board is not None:
         every = _shorter(every, policy_of(board).lead_cap)
     return every
+
+
+def effective_cadence(agent: Agent, board: Board | None) -> str | None:
+    """The heartbeat cadence Mission Control wants for the agent on its gateway right now:
+    the governed one while the governor holds the agent, else its own; None when off."""
+    return held_cadence(agent, board) if governs(agent, board) else configured_every(agent)
 
 
 def offline_after(agent: Agent, board: Board | None) -> timedelta:

@@ -27,7 +27,7 @@ async def board_agents(session: AsyncSession) -> list[tuple[Agent, Board, Gatewa
         .where(Agent.delete_requested_at.is_(None), Board.gateway_id.is_not(None))
         .order_by(Agent.gateway_id, Agent.created_at, Agent.id)
     )
-    return [(agent, board, gateway) for agent, board, gateway in result.tuples()]
+    return [(agent, board, gateway) for agent, board, gateway in result.all()]
 
 
 async def last_chat_at(
@@ -41,7 +41,7 @@ async def last_chat_at(
         .where(BoardMemory.board_id.in_(board_ids), BoardMemory.is_chat.is_(True))
         .group_by(BoardMemory.board_id)
     )
-    return {board_id: at for board_id, at in result.tuples() if at is not None}
+    return {board_id: at for board_id, at in result.all() if at is not None}
 
 
 async def agents_with_open_tasks(

@@ -33,6 +33,7 @@ from mission_control.governor.policy import (
     describe_change,
     effective_cadence,
     governs,
+    held_cadence,
     policy_of,
     released,
     rung_label,
@@ -167,7 +168,7 @@ class Governor:
             rows = await repository.board_agents(session)
             signals = await _signals(session, rows, now)
             for agent, board, gateway in rows:
-                before = effective_cadence(agent, board)
+                before = held_cadence(agent, board)
                 decision = _next(agent, board, signals)
                 if decision is not None:
                     _store(agent, decision.state)
