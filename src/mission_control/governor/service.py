@@ -229,10 +229,11 @@ class Governor:
                     note="Mission Control heartbeat governor",
                 )
         except (GatewayError, OSError, TimeoutError) as error:
-            message = str(error) or error.__class__.__name__
-            report.failed[gateway.id] = message
-            self.metrics.patches.labels("failed").inc()
-            log.warning("governor_gateway_failed", gateway_id=str(gateway.id), error=message)
+            self._failed(gateway, report, str(error) or error.__class__.__name__)
+            return
+        except Exception as error:  # whatever it is, it stays this gateway's problem
+            log.exception("governor_gateway_error", gateway_id=str(gateway.id))
+            self._failed(gateway, report, f"{error.__class__.__name__}: {error}")
             return
         outcome = "patched" if change.patch is not None else "unchanged"
         (report.patched if change.patch is not None else report.unchanged).append(gateway.id)
@@ -243,6 +244,11 @@ class Governor:
                 gateway_id=str(gateway.id),
                 agents=list(change.changed_agents),
             )
+
+    def _failed(self, gateway: Gateway, report: TickReport, message: str) -> None:
+        report.failed[gateway.id] = message
+        self.metrics.patches.labels("failed").inc()
+        log.warning("governor_gateway_failed", gateway_id=str(gateway.id), error=message)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Runs until ``stop`` is set: campaigns for leadership, governs while leader."""
