@@ -29,6 +29,7 @@ from mission_control.core.middleware import RequestContextMiddleware
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
+from mission_control.governor.service import running_governor
 from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 running_bus(runtime.database),
                 running_notifier(runtime),
                 running_reconciler(runtime),
+                running_governor(runtime),
             ):
                 yield
         finally:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a coordination message retries transient gateway errors (SPEC 4.9).",
     )
+    governor_enabled: bool = Field(
+        default=False, description="Run the heartbeat governor (SPEC 10) in this process."
+    )
+    governor_interval_seconds: float = Field(
+        default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
+    )
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")

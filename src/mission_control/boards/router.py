@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from mission_control.boards import service
-from mission_control.boards.schemas import BoardCreate, BoardRead, BoardUpdate
+from mission_control.boards.schemas import (
+    BoardCreate,
+    BoardRead,
+    BoardUpdate,
+    HeartbeatPolicy,
+    HeartbeatPolicyUpdate,
+)
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
@@ -60,3 +66,19 @@ async def update_board(
 @router.delete("/{board_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_board(board_id: uuid.UUID, context: UserDep, session: SessionDep) -> None:
     await service.delete_board(session, context, board_id)
+
+
+@router.get("/{board_id}/heartbeat-policy", response_model=HeartbeatPolicy)
+async def get_heartbeat_policy(
+    board_id: uuid.UUID, context: UserDep, session: SessionDep
+) -> HeartbeatPolicy:
+    """How the heartbeat governor paces this board's agents (read access)."""
+    return await service.get_heartbeat_policy(session, context, board_id)
+
+
+@router.patch("/{board_id}/heartbeat-policy", response_model=HeartbeatPolicy)
+async def update_heartbeat_policy(
+    board_id: uuid.UUID, data: HeartbeatPolicyUpdate, context: UserDep, session: SessionDep
+) -> HeartbeatPolicy:
+    """Change some of the policy (write access); the governor applies it on its next tick."""
+    return await service.update_heartbeat_policy(session, context, board_id, data)

@@ -40,6 +40,26 @@ class HeartbeatPolicy(BaseModel):
         return ladder
 
 
+class HeartbeatPolicyUpdate(BaseModel):
+    """Only the fields present change; the merged policy is validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    active_every: Duration | None = None
+    ladder: list[Duration] | None = Field(default=None, min_length=1, max_length=20)
+    lead_cap: Duration | None = None
+    activity_trigger: ActivityTrigger | None = None
+    active_window_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _not_null(self) -> HeartbeatPolicyUpdate:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep the current value")
+        return self
+
+
 class BoardFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.access.service import readable_board_ids, require_admin, require_board
@@ -12,7 +13,13 @@ from mission_control.activity import service as activity
 from mission_control.agents import repository as agents
 from mission_control.boards import repository
 from mission_control.boards.models import Board
-from mission_control.boards.schemas import BoardCreate, BoardRead, BoardUpdate, HeartbeatPolicy
+from mission_control.boards.schemas import (
+    BoardCreate,
+    BoardRead,
+    BoardUpdate,
+    HeartbeatPolicy,
+    HeartbeatPolicyUpdate,
+)
 from mission_control.core.errors import Conflict, InvalidInput
 from mission_control.core.text import slugify
 from mission_control.gateways import repository as gateways
@@ -182,3 +189,47 @@ async def delete_board(session: AsyncSession, context: UserContext, board_id: uu
         details={"board_id": str(board.id)},
     )
     await session.flush()
+
+
+async def get_heartbeat_policy(
+    session: AsyncSession, context: UserContext, board_id: uuid.UUID
+) -> HeartbeatPolicy:
+    board = await require_board(session, context, board_id, write=False)
+    return policy_of(board)
+
+
+async def update_heartbeat_policy(
+    session: AsyncSession, context: UserContext, board_id: uuid.UUID, data: HeartbeatPolicyUpdate
+) -> HeartbeatPolicy:
+    """Merges the given fields into the board's policy; the governor applies it next tick."""
+    board = await require_board(session, context, board_id, write=True)
+    changes = data.model_dump(exclude_unset=True)
+    try:
+        policy = HeartbeatPolicy.model_validate({**policy_of(board).model_dump(), **changes})
+    except ValidationError as error:
+        details = [
+            {
+                "field": ".".join(str(part) for part in item["loc"]),
+                "location": "body",
+                "message": item["msg"],
+            }
+            for item in error.errors()
+        ]
+        raise InvalidInput(
+            "The heartbeat policy is invalid: "
+            + "; ".join(f"{d['field']}: {d['message']}" for d in details),
+            details=details,
+        ) from error
+    _apply_policy(board, policy)
+    await session.flush()
+    activity.record(
+        session,
+        "board.heartbeat_policy.updated",
+        f"Heartbeat policy of board {board.name} updated "
+        f"({', '.join(sorted(changes)) or 'no fields'}).",
+        organization_id=context.organization.id,
+        board_id=board.id,
+        actor_user_id=context.user.id,
+        details={"fields": sorted(changes), "policy": policy.model_dump()},
+    )
+    return policy

@@ -1,8 +1,8 @@
-"""Prometheus metrics of the HTTP layer, kept in a registry per app instance."""
+"""Prometheus metrics of the HTTP layer and the governor, kept in a registry per app instance."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class HttpMetrics:
@@ -24,3 +24,35 @@ class HttpMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+
+class GovernorMetrics:
+    """The heartbeat governor: agents per rung (set by the acting governor each tick), ticks,
+    cadence changes and config patches per outcome."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.agents = Gauge(
+            "mc_governor_agents",
+            "Board agents per governor rung (active, 1..n ladder steps, off, ungoverned).",
+            ["rung"],
+            registry=registry,
+        )
+        self.ticks = Counter(
+            "mc_governor_ticks_total", "Governor ticks run by this process.", registry=registry
+        )
+        self.changes = Counter(
+            "mc_governor_cadence_changes_total",
+            "Agents whose heartbeat cadence the governor changed.",
+            registry=registry,
+        )
+        self.patches = Counter(
+            "mc_governor_gateway_syncs_total",
+            "Governor gateway syncs by outcome (patched, unchanged, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+
+    def set_rungs(self, counts: dict[str, int]) -> None:
+        self.agents.clear()
+        for rung, count in counts.items():
+            self.agents.labels(rung).set(count)

@@ -144,7 +144,13 @@ async def write_files(
     return FilesResult(written=written, refused=tuple(sorted(refused)))
 
 
-async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry]) -> ConfigChange:
+async def apply_config(
+    client: GatewayClient,
+    entries: Sequence[HeartbeatEntry],
+    *,
+    include_defaults: bool = True,
+    note: str = "Mission Control provisioning",
+) -> ConfigChange:
     """One config.patch for the whole batch, none when nothing changes.
 
     A stale base hash, or a patch left unanswered (the gateway can drop the answer when a
@@ -155,10 +161,15 @@ async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry])
     for _attempt in range(CONFIG_ATTEMPTS):
         snapshot = await client.config_get()
         shape = client.profile.config_shape
-        needed = entries and not has_heartbeat_blocks(snapshot.config, shape)
+        adds_blocks = any(not entry.partial for entry in entries)
+        needed = adds_blocks and not has_heartbeat_blocks(snapshot.config, shape)
         cadence = await client.heartbeat_cadences() if needed else {}
         change = plan_config_change(
-            snapshot.config, client.profile.config_shape, entries, effective_every=cadence
+            snapshot.config,
+            shape,
+            entries,
+            effective_every=cadence,
+            include_defaults=include_defaults,
         )
         if change.patch is None:
             return change
@@ -166,7 +177,7 @@ async def apply_config(client: GatewayClient, entries: Sequence[HeartbeatEntry])
             await client.config_patch(
                 change.patch,
                 base_hash=snapshot.hash,
-                note="Mission Control provisioning",
+                note=note,
                 timeout=CONFIG_PATCH_TIMEOUT_SECONDS,
             )
         except (GatewayConfigConflict, GatewayTimeout) as error:

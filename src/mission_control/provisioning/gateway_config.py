@@ -20,9 +20,14 @@ HEARTBEAT_VISIBILITY_DEFAULTS: Mapping[str, bool] = {
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatEntry:
+    """The desired heartbeat of one agent. A ``partial`` entry (the governor's) only sets the
+    given heartbeat keys (None removes one) of an agent that already has a heartbeat block,
+    leaving its workspace and other keys alone; agents without a block are not touched."""
+
     agent_id: str
     workspace: str
     heartbeat: Mapping[str, Any]
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,32 +93,49 @@ def _implicit_keepers(
     }
 
 
+def _entry_diff(current: Mapping[str, Any], entry: HeartbeatEntry) -> dict[str, Any]:
+    """The merge patch that gives one existing (or new) config entry what ``entry`` wants."""
+    if entry.partial:
+        beat = _as_dict(current.get("heartbeat"))
+        if "heartbeat" not in current:
+            return {}
+        keys = {k: v for k, v in entry.heartbeat.items() if beat.get(k) != v}
+        changed = {k: v for k, v in keys.items() if v is not None or k in beat}
+        return {"heartbeat": changed} if changed else {}
+    diff: dict[str, Any] = {}
+    if current.get("workspace") != entry.workspace:
+        diff["workspace"] = entry.workspace
+    block = _replace_block(_as_dict(current.get("heartbeat")), entry.heartbeat)
+    if block or "heartbeat" not in current:
+        diff["heartbeat"] = block if "heartbeat" in current else dict(entry.heartbeat)
+    return diff
+
+
 def plan_config_change(
     config: Mapping[str, Any],
     shape: ConfigShape,
     entries: Sequence[HeartbeatEntry],
     *,
     effective_every: Mapping[str, str | None] | None = None,
+    include_defaults: bool = True,
 ) -> ConfigChange:
     """``effective_every`` is each agent's current heartbeat cadence as the gateway reports it
-    (``health``), None when off; used only to keep operator agents beating."""
+    (``health``), None when off; used only to keep operator agents beating.
+    ``include_defaults`` adds the exec-host and heartbeat-visibility defaults when missing."""
     existing = _existing_entries(config, shape)
     owned = {entry.agent_id for entry in entries}
-    keepers = _implicit_keepers(existing, owned, effective_every or {}) if entries else {}
+    adds_blocks = any(not entry.partial for entry in entries)
+    keepers = _implicit_keepers(existing, owned, effective_every or {}) if adds_blocks else {}
     changed: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        current = existing.get(entry.agent_id, {})
-        diff: dict[str, Any] = {}
-        if current.get("workspace") != entry.workspace:
-            diff["workspace"] = entry.workspace
-        block = _replace_block(_as_dict(current.get("heartbeat")), entry.heartbeat)
-        if block or "heartbeat" not in current:
-            diff["heartbeat"] = block if "heartbeat" in current else dict(entry.heartbeat)
+        if entry.partial and entry.agent_id not in existing:
+            continue
+        diff = _entry_diff(existing.get(entry.agent_id, {}), entry)
         if diff:
             changed[entry.agent_id] = diff
     for agent_id, block in keepers.items():
         changed[agent_id] = {"heartbeat": block}
-    patch = _defaults_patch(config)
+    patch = _defaults_patch(config) if include_defaults else {}
     if changed:
         patch["agents"] = _agents_patch(config, shape, changed)
     return ConfigChange(

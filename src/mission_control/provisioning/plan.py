@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mission_control.agents.models import Agent
+from mission_control.boards.models import Board
+from mission_control.governor.policy import effective_cadence
 from mission_control.provisioning.context import (
     AgentKind,
     RenderInputs,
@@ -54,18 +56,22 @@ class AgentPlan:
 
 
 def desired_heartbeat(
-    agent: Agent, prompt: str | None, capabilities: GatewayCapabilities
+    agent: Agent,
+    prompt: str | None,
+    capabilities: GatewayCapabilities,
+    board: Board | None = None,
 ) -> dict[str, Any]:
     """The explicit heartbeat block: defaults, the agent's overrides, then the governor's state
-    (so provisioning never re-enables what the governor switched off, §11.17)."""
+    (so provisioning never re-enables what the governor switched off, §11.17, and a lead never
+    beats slower than its board's cap)."""
     block: dict[str, Any] = {**DEFAULT_HEARTBEAT}
     if isinstance(agent.heartbeat_config, dict):
         block.update(agent.heartbeat_config)
-    if agent.auto_heartbeat_enabled and agent.auto_heartbeat_every:
-        block["every"] = agent.auto_heartbeat_every
-    governed_off = agent.auto_heartbeat_enabled and agent.auto_heartbeat_off
-    if governed_off and not agent.is_board_lead:
+    every = effective_cadence(agent, board)
+    if every is None:
         block.update(capabilities.heartbeat_off)
+    else:
+        block["every"] = every
     if prompt and capabilities.heartbeat_prompt_in_config:
         block["prompt"] = prompt
     return block
@@ -101,7 +107,7 @@ def plan_agent(
         session_key=agent_session_key(ref),
         files=files,
         preserved=PRESERVED_ON_UPDATE[kind],
-        heartbeat=desired_heartbeat(agent, prompt, capabilities),
+        heartbeat=desired_heartbeat(agent, prompt, capabilities, inputs.board),
     )
 
 

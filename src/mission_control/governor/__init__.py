@@ -1,0 +1,1 @@
+"""The heartbeat governor (SPEC 10): idle agents back off, busy agents wake up."""
