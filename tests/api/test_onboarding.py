@@ -96,7 +96,8 @@ async def test_agent_asks_and_drafts_then_user_confirms(
         events = set((await session.scalars(select(ActivityEvent.event_type))).all()) | set(
             (await session.scalars(select(StreamEvent.kind))).all()
         )
-    assert stored is not None and stored.target_date is not None
+    assert stored is not None
+    assert stored.target_date is not None
     assert stored.target_date.isoformat() == "2027-03-31T07:00:00+00:00"
     assert lead is not None
     assert (lead.name, lead.name_key) == ("Beta Lead", "beta lead")
@@ -178,7 +179,8 @@ async def test_confirm_refuses_a_lead_name_taken_on_the_gateway(
     async with database.unit_of_work() as session:
         stored = await session.get(Board, board.id)
         leads = (await session.scalars(select(Agent).where(Agent.board_id == board.id))).all()
-    assert stored is not None and stored.goal_confirmed is False
+    assert stored is not None
+    assert stored.goal_confirmed is False
     assert leads == []
     assert (await _row(database, onboarding_id)).status == "draft_ready"
 
