@@ -35,12 +35,12 @@ async def seed(
     database: Database,
     board_id: uuid.UUID,
     gateway_id: uuid.UUID,
-    status: str = "active",
+    status: str | None = "active",
     *,
     draft: dict[str, Any] | None = None,
-) -> uuid.UUID:
+) -> uuid.UUID | None:
     """Replaces the board's onboarding sessions with one in ``status`` that holds a question
-    (id ``q1``) and, for ``draft_ready``, ``draft`` (default ``DRAFT``)."""
+    (id ``q1``) and, for ``draft_ready``, ``draft`` (default ``DRAFT``); None leaves none."""
     question = {
         "id": QUESTION_ID,
         "role": "agent",
@@ -53,6 +53,8 @@ async def seed(
         await session.execute(
             delete(BoardOnboardingSession).where(BoardOnboardingSession.board_id == board_id)
         )
+        if status is None:
+            return None
         row = BoardOnboardingSession(
             board_id=board_id,
             session_key=gateway_main_session_key(gateway_id),
