@@ -33,6 +33,8 @@ from mission_control.governor.service import running_governor
 from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
+from mission_control.onboarding.agent_router import router as onboarding_agent_router
+from mission_control.onboarding.router import router as onboarding_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.provisioning.reconciler import running_reconciler
 from mission_control.settings import Settings
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         webhooks_router,
         webhooks_public_router,
         coordination_router,
+        onboarding_router,
+        onboarding_agent_router,
     ):
         app.include_router(router)
     return app

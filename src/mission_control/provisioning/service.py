@@ -480,6 +480,13 @@ async def ensure_gateway_main_agent(runtime: Runtime, gateway_id: uuid.UUID) -> 
         return agent.id
 
 
+LEAD_IDENTITY = {
+    "role": "Board Lead",
+    "communication_style": "direct, concise, practical",
+    "emoji": ":gear:",
+}
+
+
 async def ensure_board_lead(
     runtime: Runtime, board_id: uuid.UUID, *, name: str = "Lead Agent"
 ) -> tuple[uuid.UUID, bool]:
@@ -489,24 +496,35 @@ async def ensure_board_lead(
         board = await session.get(Board, board_id)
         if board is None or board.gateway_id is None:
             raise ValueError("the board needs a gateway before it can have a lead")
-        lead = await repository.lead_of(session, board_id)
-        if lead is not None:
-            if lead.applied_generation < 1 and lead.generation < 1:
-                request_apply(lead, "provision")
-            return lead.id, False
-        lead = Agent(
-            gateway_id=board.gateway_id,
-            board_id=board_id,
-            name=name,
-            name_key=name.strip().lower(),
-            is_board_lead=True,
-            identity_profile={
-                "role": "Board Lead",
-                "communication_style": "direct, concise, practical",
-                "emoji": ":gear:",
-            },
-        )
-        session.add(lead)
-        request_apply(lead, "provision")
-        await session.flush()
-        return lead.id, True
+        lead, created = await ensure_lead_row(session, board, name=name)
+        return lead.id, created
+
+
+async def ensure_lead_row(
+    session: AsyncSession,
+    board: Board,
+    *,
+    name: str = "Lead Agent",
+    identity_profile: dict[str, str] | None = None,
+) -> tuple[Agent, bool]:
+    """The lead row of ``board`` (which has a gateway) within the caller's transaction, with
+    its provisioning intent recorded; ``identity_profile`` overlays the default lead identity
+    of a new lead. Returns (lead, created)."""
+    assert board.gateway_id is not None
+    lead = await repository.lead_of(session, board.id)
+    if lead is not None:
+        if lead.applied_generation < 1 and lead.generation < 1:
+            request_apply(lead, "provision")
+        return lead, False
+    lead = Agent(
+        gateway_id=board.gateway_id,
+        board_id=board.id,
+        name=name,
+        name_key=name.strip().lower(),
+        is_board_lead=True,
+        identity_profile={**LEAD_IDENTITY, **(identity_profile or {})},
+    )
+    session.add(lead)
+    request_apply(lead, "provision")
+    await session.flush()
+    return lead, True

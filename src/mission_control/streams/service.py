@@ -23,6 +23,7 @@ TOPICS = {
     "memory": "memory.",
     "activity": "activity.",
     "agents": "agent.",
+    "onboarding": "onboarding.",
 }
 BACKLOG_PAGE = 500
 
