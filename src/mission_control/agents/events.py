@@ -77,11 +77,10 @@ def _emit_agent_changes(session: Session) -> None:
     if not noted:
         return
     gateway_ids = {item.gateway_id for item in noted.values()}
-    organizations = dict(
-        session.execute(
-            select(Gateway.id, Gateway.organization_id).where(Gateway.id.in_(gateway_ids))
-        ).tuples()
+    rows = session.execute(
+        select(Gateway.id, Gateway.organization_id).where(Gateway.id.in_(gateway_ids))
     )
+    organizations: dict[uuid.UUID, uuid.UUID] = {row[0]: row[1] for row in rows}
     now = utcnow()
     for agent_id, item in noted.items():
         organization_id = organizations.get(item.gateway_id)
