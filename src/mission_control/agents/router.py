@@ -22,7 +22,7 @@ from mission_control.agents.schemas import (
     OkResponse,
 )
 from mission_control.agents.stream import EVENT_NAME, agent_frames, parse_since, stream_scope
-from mission_control.core.api import AGENT_LEAD, API_PREFIX
+from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import CallerDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.events import bus_for
 from mission_control.core.pagination import Page, PageDep
@@ -91,12 +91,13 @@ async def stream_agents(
     return EventSourceResponse(sse(), ping=PING_SECONDS, background=cleanup)
 
 
-@router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED, tags=[AGENT_LEAD])
+@router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED)
 async def create_agent(
     data: AgentCreate, caller: CallerDep, session: SessionDep, runtime: RuntimeDep
 ) -> AgentRead:
-    """Create a board agent and provision it (org admins; a board lead on its own board,
-    within the board's ``max_agents``). A gateway failure leaves it queued: see
+    """Create a board agent and provision it (org admins; a board lead token also works, on
+    its own board; leads' documented route is ``POST /agent/boards/{board_id}/agents``).
+    Capped by the board's ``max_agents``. A gateway failure leaves it queued: see
     ``provision_pending`` and ``last_provision_error``."""
     return await lifecycle.create_agent(session, runtime, caller, data)
 
