@@ -335,6 +335,9 @@ async def test_delete_releases_tasks_or_stays_queued(
     assert row.status == "deleting"
     assert row.delete_requested_at is not None
     assert (await client.get(f"{API}/{w.worker.id}", headers=admin)).json()["status"] == "deleting"
+    frozen = await client.patch(f"{API}/{w.worker.id}", json={"name": "Late"}, headers=admin)
+    assert frozen.status_code == 409
+    assert frozen.json()["error"]["code"] == "agent_deleting"
     gone = await client.delete(f"{API}/{uuid.uuid4()}", headers=admin)
     assert gone.status_code == 200
     assert gone.json() == {"ok": True}

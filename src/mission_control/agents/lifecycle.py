@@ -534,6 +534,11 @@ async def update_agent(
             "status is controlled by agent heartbeat; agents report it when they check in.",
             code="status_read_only",
         )
+    if agent.delete_requested_at is not None:
+        raise Conflict(
+            f"{agent.name} is being deleted; it cannot be changed any more.",
+            code="agent_deleting",
+        )
     placement = await _placement(session, context, agent, data)
     changes = {
         key: getattr(data, key)
