@@ -14,6 +14,7 @@ from mission_control import __version__
 from mission_control.activity.router import agent_router as activity_agent_router
 from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
 from mission_control.boards.router import router as boards_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         gateways_router,
         boards_router,
         agent_api_router,
+        agents_router,
         tasks_router,
         tasks_agent_router,
         approvals_router,

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import uuid
 from enum import Enum
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 
-from mission_control.agents import service
+from mission_control.agents import lifecycle, service
 from mission_control.agents.schemas import (
     AgentCheckIn,
+    AgentCreate,
+    AgentRead,
     AgentSelf,
     AgentWhoAmI,
     BoardRef,
     GatewayRef,
+    OkResponse,
 )
 from mission_control.agents.service import AgentIdentity
-from mission_control.core.api import AGENT_KINDS, API_PREFIX
-from mission_control.core.auth import AgentDep, SessionDep
+from mission_control.core.api import AGENT_KINDS, AGENT_LEAD, API_PREFIX
+from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/agent")
 
 ALL_AGENT_KINDS: list[str | Enum] = list(AGENT_KINDS)
+LEAD_ONLY: list[str | Enum] = [AGENT_LEAD]
+BOARD_AGENTS = "/boards/{board_id}/agents"
 
 
 def _who_am_i(identity: AgentIdentity) -> AgentWhoAmI:
@@ -55,3 +61,46 @@ async def agent_heartbeat(
     """Check in: marks the agent online (or the status given) and records the heartbeat."""
     identity = await service.check_in(session, agent, body.status if body else None)
     return _who_am_i(identity)
+
+
+@router.get(BOARD_AGENTS, response_model=list[AgentRead], tags=ALL_AGENT_KINDS)
+async def agent_list_board_agents(
+    board_id: uuid.UUID, agent: AgentDep, session: SessionDep
+) -> list[AgentRead]:
+    """The agents on your board (the lead first), with their computed status."""
+    return await lifecycle.list_board_agents(session, agent, board_id)
+
+
+@router.post(
+    BOARD_AGENTS,
+    response_model=AgentRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=LEAD_ONLY,
+)
+async def agent_create_worker(
+    board_id: uuid.UUID,
+    data: AgentCreate,
+    agent: AgentDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> AgentRead:
+    """Create a worker on your board (board lead only), within the board's ``max_agents``
+    (the lead not counted); it is provisioned and woken on the board's gateway."""
+    await lifecycle.require_own_board(session, agent, board_id)
+    if data.board_id is None:
+        data = data.model_copy(update={"board_id": board_id})
+    return await lifecycle.create_agent(session, runtime, agent, data)
+
+
+@router.delete(BOARD_AGENTS + "/{agent_id}", response_model=OkResponse, tags=LEAD_ONLY)
+async def agent_delete_worker(
+    board_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    agent: AgentDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> OkResponse:
+    """Delete a worker of your board (board lead only); its tasks go back to the board."""
+    await lifecycle.require_own_board(session, agent, board_id)
+    await lifecycle.delete_agent(session, runtime, agent, agent_id)
+    return OkResponse()

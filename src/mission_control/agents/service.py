@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,8 +43,15 @@ async def identify(session: AsyncSession, agent: Agent) -> AgentIdentity:
     return AgentIdentity(agent=agent, board=board, gateway=gateway)
 
 
-async def check_in(session: AsyncSession, agent: Agent, status: str | None) -> AgentIdentity:
-    """The agent reports it is alive: online (or the status it names) and seen now."""
+async def check_in(
+    session: AsyncSession,
+    agent: Agent,
+    status: str | None,
+    *,
+    actor_user_id: uuid.UUID | None = None,
+) -> AgentIdentity:
+    """The agent reports it is alive: online (or the status it names) and seen now. An
+    operator may check an agent in on its behalf (``actor_user_id``)."""
     identity = await identify(session, agent)
     now = utcnow()
     agent.status = status or AgentStatus.ONLINE
@@ -57,7 +65,8 @@ async def check_in(session: AsyncSession, agent: Agent, status: str | None) -> A
         organization_id=identity.gateway.organization_id,
         board_id=agent.board_id,
         agent_id=agent.id,
-        actor_agent_id=agent.id,
+        actor_user_id=actor_user_id,
+        actor_agent_id=None if actor_user_id else agent.id,
     )
     await session.flush()
     return identity

@@ -142,3 +142,20 @@ async def _note_seen(session: AsyncSession, agent: Agent, interval_seconds: floa
 
 
 AgentDep = Annotated[Agent, Depends(current_agent)]
+
+
+async def current_caller(
+    request: Request, session: SessionDep, runtime: RuntimeDep
+) -> UserContext | Agent:
+    """For routes both operators and agents call: an agent token (X-Agent-Token, or a bearer
+    token in the agent format) makes the caller that agent; anything else must be a user."""
+    header = request.headers.get(AGENT_TOKEN_HEADER)
+    bearer = _bearer(request)
+    if (header and header.strip()) or (
+        bearer is not None and token_id_of(bearer, AGENT_TOKEN_PREFIX) is not None
+    ):
+        return await current_agent(request, session, runtime)
+    return await current_user(request, session, runtime)
+
+
+CallerDep = Annotated[UserContext | Agent, Depends(current_caller)]

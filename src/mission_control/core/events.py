@@ -149,7 +149,7 @@ class _PendingEvent:
 
 
 def emit(
-    session: AsyncSession,
+    session: AsyncSession | Session,
     kind: str,
     *,
     organization_id: uuid.UUID,
@@ -165,11 +165,12 @@ def emit(
     at commit time, after every other pending row got its id). On PostgreSQL the same
     transaction sends ``pg_notify`` so other processes fan the event out. A rollback drops it.
     Kinds are ``<topic>.<verb>``: ``task.created``, ``approval.resolved``, ``memory.created``,
-    ``activity.created``, ``agent.updated``...
+    ``activity.created``, ``agent.updated``... A plain ``Session`` is accepted for ORM event
+    hooks that run inside the flush or commit (``agents.events``).
     """
     if not session.in_transaction():
         # Begin now (no I/O) so a rollback before any statement still discards the event.
-        session.sync_session.begin()
+        (session.sync_session if isinstance(session, AsyncSession) else session).begin()
     pending: list[_PendingEvent] = session.info.setdefault(_PENDING_KEY, [])
     pending.append(
         _PendingEvent(

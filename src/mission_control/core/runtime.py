@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,9 @@ class Runtime:
     operator_token: str
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     token_cache: VerifiedTokenCache = field(default_factory=VerifiedTokenCache)
+    # Agents this process is applying right now: a request's apply and the reconciler's never
+    # run at once for one agent (one wake per flow).
+    applying: set[uuid.UUID] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)

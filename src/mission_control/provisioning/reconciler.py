@@ -80,6 +80,9 @@ class Reconciler:
             async with limit:
                 options = await self._options_for(agent_id)
                 outcome = await service.apply_agent(self.runtime, agent_id, options)
+            if outcome.busy:  # a request of this process is applying it right now
+                report.deferred.append(agent_id)
+                return
             self._note(agent_id, outcome.ok, utcnow())
             (report.applied if outcome.ok else report.failed).append(agent_id)
 

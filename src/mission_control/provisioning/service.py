@@ -16,6 +16,7 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity import service as activity
+from mission_control.agents import events as _agent_events  # noqa: F401  (stream hooks)
 from mission_control.agents.models import Agent, AgentStatus
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
@@ -33,6 +34,7 @@ from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
     gateway_agent_id,
     gateway_main_session_key,
+    workspace_path,
 )
 from mission_control.provisioning.plan import (
     AgentPlan,
@@ -72,6 +74,10 @@ class ApplyOutcome:
     config_patched: bool = False
     kept_heartbeating: tuple[str, ...] = ()
     woke: bool = False
+    # The gateway's error code when the gateway failed (None: not a gateway failure).
+    gateway_code: str | None = None
+    # Another flow of this process was already applying the agent; nothing was done.
+    busy: bool = False
 
 
 @dataclass(slots=True)
@@ -260,7 +266,20 @@ async def apply_agent(
     runtime: Runtime, agent_id: uuid.UUID, options: ApplyOptions | None = None
 ) -> ApplyOutcome:
     """Provision or update one agent on its gateway and record the outcome."""
-    options = options or ApplyOptions()
+    if agent_id in runtime.applying:
+        return ApplyOutcome(
+            agent_id=agent_id, ok=False, busy=True, retryable=True, error="already being applied"
+        )
+    runtime.applying.add(agent_id)
+    try:
+        return await _apply_agent(runtime, agent_id, options or ApplyOptions())
+    finally:
+        runtime.applying.discard(agent_id)
+
+
+async def _apply_agent(
+    runtime: Runtime, agent_id: uuid.UUID, options: ApplyOptions
+) -> ApplyOutcome:
     async with runtime.database.unit_of_work() as session:
         loaded = await load_agent(session, agent_id)
     if loaded is None:
@@ -277,6 +296,7 @@ async def apply_agent(
             ok=False,
             error=describe_failure(error),
             retryable=isinstance(error, GatewayError) and error.retryable,
+            gateway_code=error.code if isinstance(error, GatewayError) else None,
         )
         await record_failure(runtime, loaded, options, failure)
         return failure
@@ -418,7 +438,13 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
             # The main session cannot be deleted on its own; it goes with the agent.
             await executor.delete_agent(client, gid)
     except GatewayError as error:
-        failure = ApplyOutcome(agent_id=agent_id, ok=False, error=describe_failure(error))
+        failure = ApplyOutcome(
+            agent_id=agent_id,
+            ok=False,
+            error=describe_failure(error),
+            retryable=error.retryable,
+            gateway_code=error.code,
+        )
         async with runtime.database.unit_of_work() as session:
             row = await session.get(Agent, agent_id)
             if row is not None:
@@ -447,7 +473,61 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
             details={"agent_id": str(agent_id), "gateway_agent_id": gateway_agent_id(ref)},
         )
         await session.delete(row)
+        main = await repository.main_agent_of(session, loaded.gateway.id)
+    if main is not None and main.id != agent_id:
+        await _request_workspace_cleanup(client, loaded, main)
     return ApplyOutcome(agent_id=agent_id, ok=True)
+
+
+def cleanup_message(agent_name: str, agent_id: uuid.UUID, workspace: str) -> str:
+    """SPEC 6.12 step 9: what the gateway-main agent is asked to do for a deleted agent."""
+    return (
+        "Cleanup request from Mission Control: an agent on this gateway was deleted.\n\n"
+        f"- Agent name: {agent_name}\n"
+        f"- Agent id: {agent_id}\n"
+        f"- Workspace path: {workspace}\n\n"
+        "Actions:\n"
+        "1. Remove the workspace directory above if it still exists.\n"
+        "2. Reply NO_REPLY."
+    )
+
+
+async def _request_workspace_cleanup(client: GatewayClient, loaded: Loaded, main: Agent) -> None:
+    """Best effort: a failure is logged and changes nothing (the agent is already gone)."""
+    try:
+        workspace = workspace_path(loaded.gateway.workspace_root, agent_ref(loaded.agent))
+    except ValueError:
+        return
+    key = (main.openclaw_session_id or "").strip() or gateway_main_session_key(main.gateway_id)
+    try:
+        await client.sessions_patch(key, label=MAIN_SESSION_LABEL)
+        await client.chat_send(
+            key,
+            cleanup_message(loaded.agent.name, loaded.agent.id, workspace),
+            idempotency_key=f"mc-cleanup-{loaded.agent.id}",
+            deliver=False,
+        )
+    except GatewayError as error:
+        log.warning(
+            "cleanup_request_failed", agent_id=str(loaded.agent.id), error=describe_failure(error)
+        )
+
+
+async def remove_gateway_agent(
+    runtime: Runtime, gateway_id: uuid.UUID, agent_id_on_gateway: str
+) -> str | None:
+    """Deletes an agent entry an agent row no longer maps to (after it moved board or kind).
+    Returns the failure, if any; nothing is recorded."""
+    async with runtime.database.unit_of_work() as session:
+        gateway = await session.get(Gateway, gateway_id)
+    if gateway is None:
+        return None
+    try:
+        client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+        await executor.delete_agent(client, agent_id_on_gateway)
+    except GatewayError as error:
+        return describe_failure(error)
+    return None
 
 
 async def ensure_gateway_main_agent(runtime: Runtime, gateway_id: uuid.UUID) -> uuid.UUID:
