@@ -8,16 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mission_control.agents.models import Agent
+from mission_control.agents.status import computed_status, offline_after
 from mission_control.boards.models import Board
 from mission_control.governor.policy import (
-    NEVER,
     GovernorState,
     Policy,
     decide,
     effective_cadence,
-    is_offline,
     lead_top_step,
-    offline_after,
     policy_of,
     released,
 )
@@ -161,18 +159,18 @@ def test_provisioning_writes_the_governed_cadence_and_the_gateway_off_form() -> 
     assert lead == {"every": "1h", "target": "last", "prompt": "beat"}
 
 
-def test_offline_threshold_follows_the_cadence() -> None:
+def test_offline_threshold_follows_the_governed_cadence() -> None:
     board = _board()
-    assert offline_after(_agent(auto_heartbeat_every="5m"), board) == timedelta(minutes=10)
-    assert offline_after(_agent(auto_heartbeat_every="1h"), board) == timedelta(hours=2)
-    assert offline_after(_agent(auto_heartbeat_off=True), board) == NEVER
+    assert offline_after(_agent(auto_heartbeat_every="5m"), board) == timedelta(minutes=11)
+    assert offline_after(_agent(auto_heartbeat_every="1h"), board) == timedelta(hours=2, minutes=1)
+    assert offline_after(_agent(auto_heartbeat_off=True), board) is None
+    lead = _agent(lead=True, auto_heartbeat_every="3h")  # held at the board's 1h lead cap
+    assert offline_after(lead, board) == timedelta(hours=2, minutes=1)
     seen = T0 - timedelta(minutes=90)
-    slow = _agent(auto_heartbeat_every="1h", last_seen_at=seen)
-    assert not is_offline(slow, board, T0)
-    fast = _agent(auto_heartbeat_every="5m", last_seen_at=seen)
-    assert is_offline(fast, board, T0)
+    assert computed_status(_agent(auto_heartbeat_every="1h", last_seen_at=seen), T0) != "offline"
+    assert computed_status(_agent(auto_heartbeat_every="5m", last_seen_at=seen), T0) == "offline"
     asleep = _agent(auto_heartbeat_off=True, last_seen_at=T0 - timedelta(days=30))
-    assert not is_offline(asleep, board, T0)
+    assert computed_status(asleep, T0) != "offline"
 
 
 def test_partial_entries_change_only_the_cadence_of_existing_blocks() -> None:

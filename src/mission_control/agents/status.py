@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from mission_control.agents.models import Agent, AgentStatus
+from mission_control.boards.models import Board
 from mission_control.core.text import duration_seconds
+from mission_control.governor.policy import DEFAULT_EVERY, effective_cadence
 
-# The cadence an agent beats at when nothing overrides it (provisioning's DEFAULT_HEARTBEAT).
-DEFAULT_EVERY = "10m"
 # Never call an agent offline sooner than this, however fast it beats.
 MIN_OFFLINE_AFTER = timedelta(minutes=10)
 # Slack on top of two missed beats: a beat is a model turn and can run late.
@@ -17,29 +17,24 @@ OFFLINE_GRACE = timedelta(minutes=1)
 _OFF = frozenset({"0", "0s", "0m", "0h", "0d", "off", "disabled"})
 
 
-def effective_heartbeat_every(agent: Agent) -> str | None:
+def effective_heartbeat_every(agent: Agent, board: Board | None = None) -> str | None:
     """The cadence the gateway beats this agent at; None when its heartbeat is off.
 
-    The one place that knows how the governor (SPEC 10) and the agent's own heartbeat config
-    combine, so the governed cadence can be swapped in here alone.
+    The governor's policy is the one place that knows how its state and the agent's own
+    heartbeat config combine; with the board, its policy (enabled, lead cap) applies too.
     """
-    governed = agent.auto_heartbeat_enabled
-    if governed and agent.auto_heartbeat_off and not agent.is_board_lead:
+    every = effective_cadence(agent, board)
+    if every is None:
         return None
-    if governed and agent.auto_heartbeat_every:
-        every: object = agent.auto_heartbeat_every
-    else:
-        config = agent.heartbeat_config if isinstance(agent.heartbeat_config, dict) else {}
-        every = config.get("every") or DEFAULT_EVERY
-    text = str(every).strip().lower()
+    text = every.strip().lower()
     return None if text in _OFF else text
 
 
-def offline_after(agent: Agent) -> timedelta | None:
+def offline_after(agent: Agent, board: Board | None = None) -> timedelta | None:
     """How long without a check-in before the agent counts as offline (§11.38): two missed
     beats of its own cadence plus slack, never under ten minutes; None when it does not beat
     (an agent whose heartbeat is switched off is idle, not dead)."""
-    every = effective_heartbeat_every(agent)
+    every = effective_heartbeat_every(agent, board)
     if every is None:
         return None
     try:

@@ -1,5 +1,6 @@
 """The heartbeat governor's policy as pure functions: a board's policy, an agent's governed
-state, the next state after a tick, and the cadence and offline threshold that follow from it.
+state, the next state after a tick, and the cadence that follows from it (agents/status.py derives
+the offline threshold from that cadence).
 
 Rungs: step 0 is the active cadence, step k (1..n) is ``ladder[k-1]``; a worker past the last
 rung is off. A lead's cadence never exceeds the board's lead cap and a lead is never off.
@@ -17,8 +18,6 @@ from mission_control.boards.models import DEFAULT_GOVERNOR_LADDER, Board
 from mission_control.core.text import duration_seconds
 
 DEFAULT_EVERY = "10m"  # provisioning's default heartbeat (SPEC 4.7)
-BASE_OFFLINE_AFTER = timedelta(minutes=10)  # SPEC 6.2
-NEVER = timedelta.max
 
 Reason = Literal["active", "idle", "released"]
 
@@ -173,22 +172,6 @@ def effective_cadence(agent: Agent, board: Board | None) -> str | None:
     """The heartbeat cadence Mission Control wants for the agent on its gateway right now:
     the governed one while the governor holds the agent, else its own; None when off."""
     return held_cadence(agent, board) if governs(agent, board) else configured_every(agent)
-
-
-def offline_after(agent: Agent, board: Board | None) -> timedelta:
-    """How long without a check-in before the agent counts as offline (SPEC 6.2, §11.38):
-    ten minutes, or two beats at a slower cadence; never for an agent whose heartbeat is off
-    (compare elapsed time with it; do not add it to a datetime)."""
-    every = effective_cadence(agent, board)
-    if every is None or duration_seconds(every) == 0:
-        return NEVER
-    return max(BASE_OFFLINE_AFTER, 2 * timedelta(seconds=duration_seconds(every)))
-
-
-def is_offline(agent: Agent, board: Board | None, now: datetime) -> bool:
-    if agent.last_seen_at is None:
-        return False
-    return now - agent.last_seen_at > offline_after(agent, board)
 
 
 def rung_label(state: GovernorState) -> str:
