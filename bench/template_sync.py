@@ -41,7 +41,7 @@ from mission_control.core.runtime import Runtime
 from mission_control.core.security import mint_token
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
 from mission_control.gateway.dev import DevGateway, start_dev_gateway
-from mission_control.gateway.errors import GatewayAlreadyExists
+from mission_control.gateway.errors import GatewayAlreadyExists, GatewayTimeout
 from mission_control.gateway.profile import ConfigShape, GatewayProfile
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning import repository, service
@@ -53,6 +53,8 @@ from tests.support import factories
 
 REPO = Path(__file__).resolve().parents[1]
 OLD_SLEEP_AFTER_CREATE = 0.75
+PATCH_TIMEOUT = 10.0  # the engine's own wait for a config.patch answer
+UNANSWERED_PATCHES = [0]
 T = TypeVar("T")
 
 
@@ -150,9 +152,17 @@ async def _old_sync_one(target: GatewayTarget, shape: ConfigShape, plan: AgentPl
     change = plan_config_change(snapshot.config, shape, [service.heartbeat_entry(plan)])
     if change.patch is not None:
         patch = change.patch
-        await _fresh(
-            target, lambda c: c.config_patch(patch, base_hash=snapshot.hash, note="old sync")
-        )
+        try:
+            await _fresh(
+                target,
+                lambda c: c.config_patch(
+                    patch, base_hash=snapshot.hash, note="old sync", timeout=PATCH_TIMEOUT
+                ),
+            )
+        except GatewayTimeout:
+            # Today's gateway can leave a patch unanswered when a newer reload supersedes it;
+            # the old algorithm had no answer for that. Count it and go on (the engine re-reads).
+            UNANSWERED_PATCHES[0] += 1
 
 
 async def _set_file(agent_id: str, name: str, content: str, client: GatewayClient) -> object:
@@ -216,7 +226,11 @@ async def measure(size: int) -> dict[str, tuple[float, float]]:
         if listed < size:
             raise RuntimeError(f"{name}: the gateway lists {listed} agents, expected {size}+")
         results[name] = (cold, warm)
-        print(f"  {name:<8} {size:>3} agents: cold {cold:7.2f} s   warm {warm:7.2f} s")
+        unanswered = (
+            f", {UNANSWERED_PATCHES[0]} config.patch unanswered" if name == "baseline" else ""
+        )
+        UNANSWERED_PATCHES[0] = 0
+        print(f"  {name:<8} {size:>3} agents: cold {cold:7.2f} s   warm {warm:7.2f} s{unanswered}")
     return results
 
 
