@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
 from mission_control.gateway.connection import ConnectionOptions
 from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
+from tests.support.dev_gateways import running_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_DIR = REPO / ".cache" / "gateway"
@@ -36,17 +38,9 @@ def gateway_install() -> Path:
 
 
 def _run_gateway(
-    version: str, install_dir: Path, factory: pytest.TempPathFactory
+    version: Literal["current", "legacy"], install_dir: Path, factory: pytest.TempPathFactory
 ) -> Iterator[DevGateway]:
-    state_dir = factory.mktemp(f"openclaw-{version}")
-    try:
-        gateway = start_dev_gateway(install_dir, state_dir, version=version)  # type: ignore[arg-type]
-    except DevGatewayError as exc:
-        pytest.fail(f"OpenClaw gateway ({version}) did not start: {exc}", pytrace=False)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+    yield from running_gateway(install_dir, factory.mktemp(f"openclaw-{version}"), version)
 
 
 @pytest.fixture(scope="session")

@@ -25,12 +25,13 @@ from mission_control.core.clock import utcnow
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
-from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
+from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
 from mission_control.settings import Settings
 from mission_control.tasks.models import Task
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.dev_gateways import running_gateway
 
 pytestmark = pytest.mark.gateway
 
@@ -41,14 +42,7 @@ API = "/api/v1/agents"
 def gateway(
     gateway_install: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DevGateway]:
-    try:
-        running = start_dev_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-agents"))
-    except DevGatewayError as exc:
-        pytest.fail(f"OpenClaw gateway did not start: {exc}", pytrace=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-agents"))
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
-from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
+from mission_control.gateway.dev import DevGateway
 from mission_control.gateway.errors import GatewayAlreadyExists
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Organization, Role
@@ -37,6 +37,7 @@ from mission_control.provisioning.identities import (
 from mission_control.settings import Settings
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.dev_gateways import running_gateway
 
 pytestmark = pytest.mark.gateway
 
@@ -50,14 +51,7 @@ MAIN_KEY = gateway_main_session_key(GATEWAY_ID)
 def real_gateway(
     gateway_install: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DevGateway]:
-    try:
-        running = start_dev_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-matrix"))
-    except DevGatewayError as exc:
-        pytest.fail(f"OpenClaw gateway did not start: {exc}", pytrace=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-matrix"))
 
 
 @pytest.fixture

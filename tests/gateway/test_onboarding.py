@@ -23,7 +23,7 @@ from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
-from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
+from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
 from mission_control.onboarding.models import BoardOnboardingSession
 from mission_control.provisioning.identities import (
@@ -35,6 +35,7 @@ from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
 from tests.e2e.scripted_model import ScriptedModelServer
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.dev_gateways import running_gateway
 from tests.support.onboarding import DRAFT, QUESTION_ID, seed
 
 pytestmark = pytest.mark.gateway
@@ -48,14 +49,7 @@ MODEL_ID = "scripted-onboarding"
 def gateway(
     gateway_install: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DevGateway]:
-    try:
-        running = start_dev_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-onb"))
-    except DevGatewayError as exc:
-        pytest.fail(f"OpenClaw gateway did not start: {exc}", pytrace=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_gateway(gateway_install, tmp_path_factory.mktemp("openclaw-onb"))
 
 
 @pytest.fixture(scope="module")

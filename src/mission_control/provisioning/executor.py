@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from mission_control.core.logging import get_logger
-from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.errors import (
     GatewayAlreadyExists,
     GatewayConfigConflict,
@@ -87,13 +87,16 @@ async def _wait_registered(client: GatewayClient, agent_id: str) -> None:
     )
 
 
-async def register_agent(client: GatewayClient, plan: AgentPlan) -> bool:
+async def register_agent(
+    client: GatewayClient, plan: AgentPlan, known: AgentList | None = None
+) -> bool:
     """Create (id as name) then set the display name and workspace; True when newly created.
 
     An agent the gateway already lists with this name and workspace is left alone: every
     agents.update is a config write and a reload on the gateway, which a re-sync does not need.
+    ``known`` is a listing the caller already holds (one for a whole batch); else it is read.
     """
-    listed = (await client.agents_list()).get(plan.gateway_agent_id)
+    listed = (known or await client.agents_list()).get(plan.gateway_agent_id)
     if listed is not None and (listed.name, listed.workspace) == (
         plan.display_name,
         plan.workspace,

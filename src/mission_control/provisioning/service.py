@@ -23,7 +23,7 @@ from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import MintedToken, mint_token, verify_secret
-from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
@@ -170,7 +170,11 @@ async def _token_for(
 
 
 async def apply_workspace(
-    client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
+    client: GatewayClient,
+    loaded: Loaded,
+    options: ApplyOptions,
+    base_url: str,
+    known: AgentList | None = None,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
     batch of agents can share one config.patch."""
@@ -181,7 +185,7 @@ async def apply_workspace(
         caps,
         action=options.action,
     )
-    created = await executor.register_agent(client, probe)
+    created = await executor.register_agent(client, probe, known)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
     token, minted, why = await _token_for(client, caps, agent, options.rotate_token)
     if why:

@@ -138,6 +138,11 @@ async def _sync_agents(
     )
     limit = asyncio.Semaphore(runtime.settings.provisioning_concurrency)
     base_url = runtime.settings.agent_base_url
+    try:  # one listing for the whole batch; each agent's registration checks against it
+        known = await executor.retry_transient(client.agents_list)
+    except GatewayError as error:
+        report.errors.append(SyncError(f"Gateway unreachable: {service.describe_failure(error)}"))
+        return []
 
     async def one(agent: Agent) -> _Synced | None:
         async with limit:
@@ -148,7 +153,7 @@ async def _sync_agents(
             await service.attach_role_soul(runtime.role_souls, loaded)
             try:
                 outcome, plan, minted = await executor.retry_transient(
-                    lambda: service.apply_workspace(client, loaded, apply_options, base_url)
+                    lambda: service.apply_workspace(client, loaded, apply_options, base_url, known)
                 )
             except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
                 message = service.describe_failure(error)
