@@ -37,7 +37,7 @@ from mission_control.settings import Settings
 from mission_control.users.models import User
 from tests.support import factories
 from tests.support.database import empty_all_tables
-from tests.support.dev_gateways import running_gateway
+from tests.support.dev_gateways import config_patch_count, running_gateway
 
 pytestmark = pytest.mark.gateway
 
@@ -137,10 +137,6 @@ async def _client(runtime: Runtime, gateway_id: uuid.UUID) -> GatewayClient:
     return await runtime.gateway_pool.client(runtime.gateway_target(row))
 
 
-def _config_patches(gw: DevGateway) -> int:
-    return gw.output_path.read_text(errors="replace").count("config.patch write")
-
-
 async def _entries(client: GatewayClient) -> dict[str, Any]:
     entries: dict[str, Any] = (await client.config_get()).config["agents"]["entries"]
     return entries
@@ -154,10 +150,10 @@ async def _cadence(client: GatewayClient, world: World) -> tuple[str | None, str
 async def _tick(
     governor: Governor, gw: DevGateway, world: World, now: datetime
 ) -> tuple[TickReport, int]:
-    before = _config_patches(gw)
+    before = config_patch_count(gw)
     report = await governor.run_once(now)
     assert report.failed.keys() == {world.dead_gateway_id}  # the dead one fails, alone
-    return report, _config_patches(gw) - before
+    return report, config_patch_count(gw) - before
 
 
 async def test_idle_board_walks_the_ladder_and_chat_brings_it_back(
@@ -204,7 +200,7 @@ async def test_idle_board_walks_the_ladder_and_chat_brings_it_back(
         assert report.unchanged == [world.gateway_id]
 
     # Update, template sync: the governed cadence survives (SPEC 11.17), and nothing is patched.
-    before = _config_patches(gateway)
+    before = config_patch_count(gateway)
     updated = await service.apply_agent(
         runtime, world.worker_id, service.ApplyOptions(action="update", wake=False)
     )
@@ -213,7 +209,7 @@ async def test_idle_board_walks_the_ladder_and_chat_brings_it_back(
     synced = await sync_templates(runtime, world.gateway_id)
     assert synced.agents_updated == 2, synced.errors
     assert not synced.config_patched
-    assert _config_patches(gateway) == before
+    assert config_patch_count(gateway) == before
     assert await _cadence(client, world) == ("1h", "0m")
 
     # A chat message on the board: back to the active cadence on the next tick, in one patch.

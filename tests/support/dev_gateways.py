@@ -23,3 +23,9 @@ def running_gateway(
         yield gateway
     finally:
         gateway.stop()
+
+
+def config_patch_count(gateway: DevGateway) -> int:
+    """How many config.patch writes the gateway has audited so far. The gateway logs the write
+    line before it answers the call, so a count read after a call returns includes it."""
+    return gateway.output_path.read_text(errors="replace").count("config.patch write")
