@@ -1,22 +1,31 @@
 """Leader election for background controllers: exactly one active per job kind.
 
 PostgreSQL: a session-level advisory lock held on a dedicated connection (released when the
-connection ends, so a crashed process frees it). SQLite: one process owns the file, so an
-in-process lock per database and job suffices.
+connection ends, so a crashed process frees it). The holder checks that connection before each
+round of work: when the server ended it (restart, idle timeout, an administrator's
+pg_terminate_backend) the lock is already gone, so the holder steps down and campaigns again
+instead of acting beside the new leader. SQLite: one process owns the file, so an in-process
+lock per database and job suffices.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from types import TracebackType
 
+import structlog
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mission_control.core.db import Database
 
+log = structlog.get_logger(__name__)
+
 _local_holders: set[tuple[str, str]] = set()
+_LIVENESS_TIMEOUT_SECONDS = 10.0
 
 
 def lock_key(name: str) -> int:
@@ -36,7 +45,8 @@ class LeaderLock:
         return self._held
 
     async def try_acquire(self) -> bool:
-        if self._held:
+        """True when this holder leads now: still holds the lock, or has just taken it."""
+        if self._held and await self._still_held():
             return True
         if self.database.dialect != "postgresql":
             key = (self.database.url, self.name)
@@ -55,6 +65,26 @@ class LeaderLock:
             return True
         await connection.close()
         return False
+
+    async def _still_held(self) -> bool:
+        """PostgreSQL: the lock lives as long as its connection; prove the connection alive."""
+        connection = self._connection
+        if connection is None:
+            return True
+        try:
+            await asyncio.wait_for(
+                connection.execute(text("SELECT 1")), timeout=_LIVENESS_TIMEOUT_SECONDS
+            )
+            await connection.commit()
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            log.warning("leader_lock_lost", job=self.name, error=str(exc).splitlines()[0])
+            self._connection, self._held = None, False
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+            with contextlib.suppress(Exception):
+                await connection.close()
+            return False
+        return True
 
     async def release(self) -> None:
         if not self._held:
