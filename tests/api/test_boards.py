@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+import uuid
 
+import httpx
+from sqlalchemy import select
+
+from mission_control.activity.models import ActivityEvent
+from mission_control.agents.models import Agent
 from mission_control.core.db import Database
 from mission_control.organizations.models import Role
 from tests.support import factories
@@ -225,3 +230,72 @@ async def test_list_filters_by_gateway(client: httpx.AsyncClient, database: Data
     bad = await client.get("/api/v1/boards?limit=0", headers=admin.headers)
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["field"] == "limit"
+
+
+async def test_a_rendered_change_refreshes_the_boards_agents_and_a_move_is_refused(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    async with database.unit_of_work() as session:
+        org = await factories.organization(session)
+        admin = await factories.person(session, org, Role.OWNER)
+        gw, other_gw = (
+            await factories.gateway(session, org),
+            await factories.gateway(session, org, "gw-2"),
+        )
+        brd, elsewhere = (
+            await factories.board(session, org, gw),
+            await factories.board(session, org, gw),
+        )
+        spare = await factories.board(session, org, gw)
+        applied = []
+        for target in (brd, brd, elsewhere):
+            row, _ = await factories.agent(session, gw, target)
+            row.generation = row.applied_generation = 3
+            applied.append(row.id)
+        row, _ = await factories.agent(session, gw, brd)  # never provisioned yet
+        row.generation, row.applied_generation, row.provision_action = 1, 0, "provision"
+        fresh = row.id
+
+    async def state() -> dict[uuid.UUID, tuple[int, str | None]]:
+        async with database.unit_of_work() as session:
+            rows = await session.scalars(select(Agent))
+            return {a.id: (a.generation, a.provision_action) for a in rows}
+
+    url = f"/api/v1/boards/{brd.id}"
+    response = await client.patch(
+        url, json={"description": "not in any workspace"}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    before = await state()
+    assert before[applied[0]] == (3, None)
+
+    response = await client.patch(
+        url, json={"require_review_before_done": True}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    after = await state()
+    assert after[applied[0]] == after[applied[1]] == (4, "update")
+    assert after[applied[2]] == (3, None)  # another board's agent is not touched
+    assert after[fresh] == (2, "provision")  # still its first provisioning (which wakes it)
+    async with database.unit_of_work() as session:
+        event = await session.scalar(
+            select(ActivityEvent)
+            .where(ActivityEvent.event_type == "board.updated")
+            .order_by(ActivityEvent.created_at.desc(), ActivityEvent.id.desc())
+            .limit(1)
+        )
+        assert event is not None
+        assert event.details is not None
+        assert event.details["agents_refreshing"] == 3
+        assert "3 agent workspace(s) to refresh" in event.message
+
+    moved = await client.patch(url, json={"gateway_id": str(other_gw.id)}, headers=admin.headers)
+    assert moved.status_code == 409
+    assert moved.json()["error"]["code"] == "board_has_agents"
+    assert "delete them before moving it to another gateway" in moved.json()["error"]["message"]
+    assert await state() == after  # the refused move changed nothing
+    empty = await client.patch(
+        f"/api/v1/boards/{spare.id}", json={"gateway_id": str(other_gw.id)}, headers=admin.headers
+    )
+    assert empty.status_code == 200, empty.text  # a board without agents moves freely
+    assert empty.json()["gateway_id"] == str(other_gw.id)

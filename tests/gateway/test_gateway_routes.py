@@ -34,6 +34,7 @@ from mission_control.provisioning.identities import (
     gateway_main_agent_id,
     gateway_main_session_key,
 )
+from mission_control.provisioning.reconciler import Reconciler
 from mission_control.settings import Settings
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
@@ -354,6 +355,71 @@ async def test_create_checks_the_connection_and_provisions_the_main_agent(
     assert report.status_code == 200
     assert report.json()["main_updated"] is True
     assert report.json()["errors"] == []
+
+
+async def test_a_new_workspace_root_provisions_every_agent_again(
+    runtime: Runtime, http: httpx.AsyncClient, real_gateway: DevGateway, database: Database
+) -> None:
+    """The gateway's workspace root moves: the main agent is provisioned again in the request,
+    the board agent by the reconciler, and both are registered under the new root."""
+    async with database.unit_of_work() as session:
+        org = await factories.organization(session, "Movers")
+        admin = await factories.person(session, org, Role.ADMIN)
+    old_root, new_root = real_gateway.state_dir / "old-root", real_gateway.state_dir / "new-root"
+    created = await http.post(
+        "/api/v1/gateways",
+        json={
+            "name": f"mover-{uuid.uuid4().hex[:6]}",
+            "url": real_gateway.url,
+            "token": real_gateway.token,
+            "workspace_root": str(old_root),
+        },
+        headers=admin.headers,
+    )
+    assert created.status_code == 201, created.text
+    gateway_id = uuid.UUID(created.json()["id"])
+    board = await http.post(
+        "/api/v1/boards",
+        json={"name": "Moving", "gateway_id": str(gateway_id)},
+        headers=admin.headers,
+    )
+    assert board.status_code == 201, board.text
+    agent = await http.post(
+        "/api/v1/agents",
+        json={"name": "Carrier", "board_id": board.json()["id"]},
+        headers=admin.headers,
+    )
+    assert agent.status_code == 201, agent.text
+    assert agent.json()["provision_pending"] is False, agent.json()
+    async with database.unit_of_work() as session:
+        row = await session.get(Agent, uuid.UUID(agent.json()["id"]))
+        assert row is not None
+        carrier = gateway_agent_id(agent_ref(row))
+        gw_row = await session.get(Gateway, gateway_id)
+        assert gw_row is not None
+    client = await runtime.gateway_pool.client(runtime.gateway_target(gw_row))
+
+    async def workspaces() -> dict[str, str | None]:
+        listed = (await client.agents_list()).agents
+        wanted = {carrier, gateway_main_agent_id(gateway_id)}
+        return {a.id: a.workspace for a in listed if a.id in wanted}
+
+    assert all(str(old_root) in (w or "") for w in (await workspaces()).values())
+
+    moved = await http.patch(
+        f"/api/v1/gateways/{gateway_id}",
+        json={"workspace_root": str(new_root)},
+        headers=admin.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["agents_reprovisioning"] == 2
+    assert moved.json()["main_agent"]["provisioned"] is True
+    report = await Reconciler(runtime).run_once()
+    assert report.failed == []
+    assert uuid.UUID(agent.json()["id"]) in report.applied
+    now = await workspaces()
+    assert len(now) == 2
+    assert all(str(new_root) in (w or "") for w in now.values()), now
 
 
 async def test_soul_round_trip_lead_message_and_broadcast(

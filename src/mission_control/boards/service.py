@@ -24,6 +24,8 @@ from mission_control.core.errors import Conflict, InvalidInput
 from mission_control.core.text import slugify
 from mission_control.gateways import repository as gateways
 from mission_control.organizations.service import UserContext
+from mission_control.provisioning import service as provisioning
+from mission_control.provisioning.context import board_variables
 
 _POLICY_COLUMNS = {
     "enabled": "governor_enabled",
@@ -149,6 +151,9 @@ async def update_board(
     await _check_references(session, context, changes)
     if "slug" in changes and changes["slug"] != board.slug:
         await _check_slug_free(session, context, changes["slug"], except_id=board.id)
+    if "gateway_id" in changes and changes["gateway_id"] != board.gateway_id:
+        await _check_no_agents(session, board, "moving it to another gateway")
+    rendered = board_variables(board)
     for field, value in changes.items():
         setattr(board, field, value)
     fields = sorted(changes)
@@ -156,29 +161,41 @@ async def update_board(
         _apply_policy(board, data.heartbeat_policy)
         fields.append("heartbeat_policy")
     await session.flush()
+    # The board's name, goal and rules are written into its agents' workspaces: when they
+    # change, the agents get fresh workspace files (the reconciler applies them, no wake).
+    refreshing = 0
+    if board.gateway_id is not None and board_variables(board) != rendered:
+        refreshing = await provisioning.request_refresh(
+            session, board.gateway_id, board_id=board.id
+        )
     activity.record(
         session,
         "board.updated",
-        f"Board {board.name} updated ({', '.join(fields) or 'no fields'}).",
+        f"Board {board.name} updated ({', '.join(fields) or 'no fields'})"
+        + (f"; {refreshing} agent workspace(s) to refresh." if refreshing else "."),
         organization_id=context.organization.id,
         board_id=board.id,
         actor_user_id=context.user.id,
-        details={"fields": fields},
+        details={"fields": fields, "agents_refreshing": refreshing},
     )
     return board
+
+
+async def _check_no_agents(session: AsyncSession, board: Board, doing: str) -> None:
+    agent_count = await agents.count_on_board(session, board.id)
+    if agent_count:
+        raise Conflict(
+            f"Board {board.name} still has {agent_count} agent(s) whose workspaces live on its "
+            f"gateway; delete them before {doing}, then create them again.",
+            code="board_has_agents",
+            details={"agents": agent_count},
+        )
 
 
 async def delete_board(session: AsyncSession, context: UserContext, board_id: uuid.UUID) -> None:
     require_admin(context)
     board = await require_board(session, context, board_id, write=True)
-    agent_count = await agents.count_on_board(session, board.id)
-    if agent_count:
-        raise Conflict(
-            f"Board {board.name} still has {agent_count} agent(s); delete them first so their "
-            "gateway workspaces are cleaned up.",
-            code="board_has_agents",
-            details={"agents": agent_count},
-        )
+    await _check_no_agents(session, board, "deleting the board")
     await session.delete(board)
     activity.record(
         session,

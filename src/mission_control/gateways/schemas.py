@@ -161,6 +161,11 @@ class GatewayAdminRead(GatewayRead):
 
     status: GatewayStatusRead
     main_agent: MainAgentRead | None = None
+    agents_reprovisioning: int = Field(
+        default=0,
+        description="Agents (main included) provisioned again because the gateway's URL or "
+        "workspace root changed; the reconciler applies them without waking anyone.",
+    )
 
 
 class SyncErrorRead(BaseModel):

@@ -99,7 +99,9 @@ async def update_gateway(
     gateway_id: uuid.UUID,
     data: GatewayUpdate,
     secrets: SecretBox,
-) -> Gateway:
+) -> tuple[Gateway, int]:
+    """Saves the change; returns the gateway and how many of its agents must be provisioned
+    again because its address or workspace root moved."""
     require_admin(context)
     gateway = await require_gateway(session, context, gateway_id)
     changes = data.model_dump(exclude_unset=True)
@@ -108,20 +110,32 @@ async def update_gateway(
     if "token" in changes:
         token = data.token.get_secret_value() if data.token else None
         gateway.token_ciphertext = secrets.encrypt(token) if token else None
+    moved = any(
+        changes.get(field) not in (None, getattr(gateway, field))
+        for field in ("url", "workspace_root")
+    )
     for field in ("name", "url", "workspace_root", "allow_insecure_tls", "disable_device_pairing"):
         value = changes.get(field)
         if value is not None:
             setattr(gateway, field, value)
     await session.flush()
+    # A new address may be a gateway without our agents, a new root moves every workspace:
+    # every agent on it is provisioned again (the reconciler does it, without waking anyone).
+    refreshing = await provisioning.request_refresh(session, gateway.id) if moved else 0
     activity.record(
         session,
         "gateway.updated",
-        f"Gateway {gateway.name} updated ({', '.join(sorted(changes)) or 'no fields'}).",
+        f"Gateway {gateway.name} updated ({', '.join(sorted(changes)) or 'no fields'})"
+        + (f"; {refreshing} agent(s) to provision again." if refreshing else "."),
         organization_id=context.organization.id,
         actor_user_id=context.user.id,
-        details={"gateway_id": str(gateway.id), "fields": sorted(changes)},
+        details={
+            "gateway_id": str(gateway.id),
+            "fields": sorted(changes),
+            "agents_reprovisioning": refreshing,
+        },
     )
-    return gateway
+    return gateway, refreshing
 
 
 async def delete_gateway(
@@ -132,8 +146,8 @@ async def delete_gateway(
     board_agents = await agents.count_board_agents_on_gateway(session, gateway.id)
     if board_agents:
         raise Conflict(
-            f"{board_agents} board agent(s) still run on gateway {gateway.name}; delete them or "
-            "move their boards to another gateway first.",
+            f"{board_agents} board agent(s) still run on gateway {gateway.name}; delete them "
+            "first (their boards can then move to another gateway).",
             code="gateway_in_use",
             details={"board_agents": board_agents},
         )
@@ -210,13 +224,15 @@ async def change_gateway(
 ) -> GatewayAdminRead:
     require_admin(context)
     before = runtime.gateway_target(await require_gateway(session, context, gateway_id))
-    gateway = await update_gateway(session, context, gateway_id, data, runtime.secrets)
+    gateway, refreshing = await update_gateway(session, context, gateway_id, data, runtime.secrets)
     await session.commit()
     if runtime.gateway_target(gateway) != before:
         # Another URL, token or TLS choice: the old connection must not be reused.
         await runtime.gateway_pool.discard(before)
     status, main = await _converge(runtime, gateway)
-    return admin_view(gateway, status, main)
+    view = admin_view(gateway, status, main)
+    view.agents_reprovisioning = refreshing
+    return view
 
 
 async def status_of(

@@ -118,6 +118,25 @@ def request_apply(agent: Agent, action: Action) -> None:
     agent.provision_action = action
 
 
+async def request_refresh(
+    session: AsyncSession, gateway_id: uuid.UUID, *, board_id: uuid.UUID | None = None
+) -> int:
+    """Records an update for every agent on the gateway (or on one board of it) whose rendered
+    workspace or registration depends on something that just changed. The reconciler applies
+    them without waking anyone. A pending first provisioning stays a provisioning; the new
+    generation makes sure an apply already under way with the old state is followed by one
+    with the new. Agents being deleted are left alone. Returns how many were requested."""
+    count = 0
+    for agent in await repository.agents_on_gateway(session, gateway_id, board_id=board_id):
+        if agent.delete_requested_at is not None:
+            continue
+        pending = agent.generation > agent.applied_generation
+        first = not agent.applied_generation or (pending and agent.provision_action == "provision")
+        request_apply(agent, "provision" if first else "update")
+        count += 1
+    return count
+
+
 async def load_agent(session: AsyncSession, agent_id: uuid.UUID) -> Loaded | None:
     agent = await session.get(Agent, agent_id)
     if agent is None:
