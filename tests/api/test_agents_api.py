@@ -192,6 +192,50 @@ async def test_create_input_errors(client: httpx.AsyncClient, database: Database
     assert extra.status_code == 422
 
 
+async def test_template_code_is_refused_before_anything_is_stored(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Identity and soul overrides are rendered on the server: code in them is refused with a
+    422 naming the field, from an admin, from a lead and on update, and nothing is stored."""
+    w = await world(database)
+    attack = "{{ cycler.__init__.__globals__.os.getcwd() }}"
+    by_admin = await create(client, w, "Sneaky", soul_template=attack)
+    assert by_admin.status_code == 422
+    body = by_admin.json()["error"]
+    assert "soul_template" in str(body["details"])
+    assert "function or method calls" in str(body["details"])
+    by_lead = await client.post(
+        f"/api/v1/agent/boards/{w.board.id}/agents",
+        json={"name": "Sneaky Two", "identity_template": "{% for x in y %}{% endfor %}"},
+        headers=w.as_(Actor.BOARD_LEAD),
+    )
+    assert by_lead.status_code == 422
+    assert "loops" in str(by_lead.json()["error"]["details"])
+    update = await client.patch(
+        f"{API}/{w.worker.id}",
+        json={"soul_template": "{{ unknown_thing }}"},
+        headers=w.as_(Actor.ADMIN),
+    )
+    assert update.status_code == 422
+    assert "Unknown variable 'unknown_thing'" in str(update.json()["error"]["details"])
+    async with database.unit_of_work() as session:
+        names = set(await session.scalars(select(Agent.name)))
+        worker = await session.get(Agent, w.worker.id)
+        assert worker is not None
+        assert worker.soul_template is None
+    assert not names & {"Sneaky", "Sneaky Two"}
+    fine = await client.patch(
+        f"{API}/{w.worker.id}",
+        json={"soul_template": "I am {{ agent_name }} on {{ board_name }}."},
+        headers=w.as_(Actor.ADMIN),
+    )
+    assert fine.status_code == 502, fine.text  # this world's gateway is not running
+    async with database.unit_of_work() as session:
+        worker = await session.get(Agent, w.worker.id)
+        assert worker is not None
+        assert worker.soul_template == "I am {{ agent_name }} on {{ board_name }}."  # kept, queued
+
+
 async def test_update_failure_is_a_502_and_the_update_stays_queued(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -202,5 +202,12 @@ async def test_probe_is_rate_limited_per_user(client: httpx.AsyncClient, down_wo
 
 
 def test_soul_content_renders_to_itself() -> None:
-    for content in ("# Soul\nPlain.", "Use {{ braces }} and {% tags %} literally."):
+    contents = (
+        "# Soul\nPlain.",
+        "Use {{ braces }} and {% tags %} literally.",
+        # An agent's SOUL must never be code: not even when it closes a raw block itself.
+        "{% endraw %}{{ cycler.__init__.__globals__.os.getpid() }}",
+        "{%- raw -%}{# x #}{{ '{' }}}}",
+    )
+    for content in contents:
         assert render_override(soul_template_of(content), {}) == content

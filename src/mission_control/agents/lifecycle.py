@@ -247,9 +247,18 @@ def apply_failure(
         "gateway_error_code": outcome.gateway_code,
         "error": outcome.error,
     }
+    if outcome.busy:
+        return Conflict(
+            f"{doing} is waiting: the agent is being applied by another request right now. "
+            f"{queued[0].upper()}{queued[1:]}",
+            code="agent_busy",
+            details=details,
+        )
     if outcome.gateway_code is None:
-        return InvalidInput(
-            f"{doing} failed: {outcome.error}",
+        # The request itself was valid and is saved; what failed is making it so.
+        return Conflict(
+            f"{doing} failed: {outcome.error}. The change is saved; fix the cause and update the "
+            "agent again.",
             code="provisioning_failed",
             details=details,
         )

@@ -14,6 +14,7 @@ from mission_control.agents.service import RESERVED_STATUSES
 from mission_control.agents.status import computed_status, effective_heartbeat_every, offline_after
 from mission_control.core.text import DURATION_PATTERN
 from mission_control.provisioning.context import normalize_identity_profile
+from mission_control.provisioning.templates import check_override
 
 AgentKind = Literal["board_lead", "board_worker", "gateway_main"]
 
@@ -81,9 +82,13 @@ HeartbeatEvery = Field(
 
 
 def _clean_template(value: str | None) -> str | None:
+    """Checked here, so a template that would never render is refused before anything is
+    stored (a 422 that says which construct or variable is wrong)."""
     if value is None:
         return None
     value = value.strip()
+    if value:
+        check_override(value)
     return value or None
 
 

@@ -53,6 +53,7 @@ from mission_control.provisioning.identities import (
     gateway_agent_id,
     gateway_main_session_key,
 )
+from mission_control.provisioning.templates import literal_template
 
 log = get_logger("mission_control.coordination")
 
@@ -65,11 +66,8 @@ def _idempotency_key() -> str:
 
 def soul_template_of(content: str) -> str:
     """SOUL content as a template that renders to itself, so a later provisioning or template
-    sync writes the same text (Jinja markers in it are not interpreted)."""
-    markers = ("{{", "{%", "{#")
-    if any(marker in content for marker in markers) and "endraw" not in content:
-        return "{% raw %}" + content + "{% endraw %}"
-    return content
+    sync writes the same text (nothing in it is interpreted)."""
+    return literal_template(content)
 
 
 # -- shared checks ----------------------------------------------------------------------------

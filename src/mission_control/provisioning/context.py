@@ -167,6 +167,32 @@ class RenderInputs:
     role_soul_source_url: str = ""
 
 
+CORE_KEYS = (
+    "agent_kind",
+    "agent_name",
+    "agent_id",
+    "gateway_agent_id",
+    "gateway_name",
+    "is_board_lead",
+    "is_main_agent",
+    "session_key",
+    "workspace_path",
+    "workspace_root",
+    "base_url",
+    "auth_token",
+    "main_session_key",
+    "directory_role_soul_markdown",
+    "directory_role_soul_source_url",
+)
+
+
+def context_keys() -> frozenset[str]:
+    """Every variable a workspace template (and an agent's override template) may use."""
+    return frozenset(
+        (*CORE_KEYS, *BOARD_KEYS, *user_variables(None), *identity_variables(None))
+    ) | {"tools_in_agents_md"}
+
+
 def render_context(inputs: RenderInputs) -> dict[str, str]:
     agent, board, gateway = inputs.agent, inputs.board, inputs.gateway
     if agent.board_id is not None and board is None:

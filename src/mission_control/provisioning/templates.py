@@ -6,9 +6,17 @@ from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    nodes,
+)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from mission_control.provisioning.context import AgentKind
+from mission_control.provisioning.context import AgentKind, context_keys
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "workspace_templates"
 
@@ -62,8 +70,110 @@ def _render(template_name: str, context: Mapping[str, str]) -> str:
     return environment().get_template(template_name).render(**context).strip()
 
 
+# An agent's IDENTITY.md / SOUL.md override is written by an organisation admin, a board lead
+# or the agent itself (SOUL write), so it is untrusted text: it may substitute variables, apply
+# a few size-safe filters and branch with if, nothing else (no loops, calls, attribute access
+# or arithmetic: those reach Python objects or let a short template grow without bound). It is
+# also rendered in Jinja's sandbox, in case a construct slips past the check.
+_OVERRIDE_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Not,
+    nodes.And,
+    nodes.Or,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.Concat,
+    nodes.Filter,
+    nodes.Test,
+)
+_OVERRIDE_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default", "d"})
+_OVERRIDE_TESTS = frozenset({"defined", "undefined", "none", "eq", "ne", "in"})
+
+
+class OverrideTemplateError(TemplateError, ValueError):
+    """An override template that is refused or does not render; the message says why."""
+
+
+@lru_cache(maxsize=1)
+def override_environment() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,  # Markdown for agents, not HTML
+        keep_trailing_newline=True,
+    )
+
+
+def check_override(source: str) -> None:
+    """Raises OverrideTemplateError when ``source`` is not a template an agent may have."""
+    try:
+        tree = override_environment().parse(source)
+    except TemplateSyntaxError as exc:
+        raise OverrideTemplateError(
+            f"Template syntax error on line {exc.lineno}: {exc.message}"
+        ) from exc
+    for node in (tree, *tree.find_all(nodes.Node)):
+        _check_override_node(node)
+
+
+_ARITHMETIC = ("Add", "Sub", "Mul", "Div", "FloorDiv", "Mod", "Pow", "Neg", "Pos")
+_CONSTRUCTS = {
+    "Call": "function or method calls",
+    "For": "loops",
+    "Getattr": "attribute access",
+    "Getitem": "indexing",
+    "Include": "other templates",
+    "Import": "other templates",
+    "FromImport": "other templates",
+    "Extends": "other templates",
+    "Assign": "assignments",
+    "AssignBlock": "assignments",
+    "Macro": "macros",
+    "CallBlock": "macros",
+    **dict.fromkeys(_ARITHMETIC, "arithmetic"),
+}
+
+
+def literal_template(text: str) -> str:
+    """An override template that renders to exactly ``text`` (for text an agent wrote, such as
+    its SOUL): every ``{`` becomes an expression printing it, so nothing in ``text`` is
+    interpreted, whatever it contains."""
+    return text.replace("{", "{{ '{' }}")
+
+
+def _check_override_node(node: nodes.Node) -> None:
+    allowed = (
+        "Use {{ variable }}, the filters " + ", ".join(sorted(_OVERRIDE_FILTERS)) + " and {% if %}."
+    )
+    if not isinstance(node, _OVERRIDE_NODES):
+        what = _CONSTRUCTS.get(type(node).__name__, type(node).__name__.lower())
+        raise OverrideTemplateError(f"Templates may not use {what} (line {node.lineno}). {allowed}")
+    if isinstance(node, nodes.Name) and node.name not in context_keys():
+        raise OverrideTemplateError(
+            f"Unknown variable {node.name!r} (line {node.lineno}). Known variables: "
+            + ", ".join(sorted(context_keys()))
+            + "."
+        )
+    if isinstance(node, nodes.Filter) and node.name not in _OVERRIDE_FILTERS:
+        raise OverrideTemplateError(
+            f"Filter {node.name!r} is not allowed (line {node.lineno}). {allowed}"
+        )
+    if isinstance(node, nodes.Test) and node.name not in _OVERRIDE_TESTS:
+        raise OverrideTemplateError(
+            f"Test {node.name!r} is not allowed (line {node.lineno}); use one of "
+            + ", ".join(sorted(_OVERRIDE_TESTS))
+            + "."
+        )
+
+
 def render_override(source: str, context: Mapping[str, str]) -> str:
-    return environment().from_string(source).render(**context).strip()
+    check_override(source)
+    return override_environment().from_string(source).render(**context).strip()
 
 
 def render_workspace(
