@@ -456,3 +456,18 @@ async def test_member_roles_cannot_manage(client: httpx.AsyncClient, database: D
         API, json={"name": "X", "board_id": str(w.board.id)}, headers=writer.headers
     )
     assert made.status_code == 403
+
+
+async def test_user_credentials_decide_when_an_agent_token_is_also_sent(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """SPEC 6.1: with user authentication present the caller is that user, so an operator's
+    script that also carries a stale agent header still acts as the operator."""
+    w = await world(database)
+    headers = {**w.as_(Actor.ADMIN), "X-Agent-Token": "mca_stale_not-a-real-token"}
+    beat = await client.post(f"{API}/{w.lead.id}/heartbeat", headers=headers)
+    assert beat.status_code == 200, beat.text
+    alone = await client.post(
+        f"{API}/{w.lead.id}/heartbeat", headers={"X-Agent-Token": "mca_stale_not-a-real-token"}
+    )
+    assert alone.status_code == 401  # the stale agent token on its own is still refused

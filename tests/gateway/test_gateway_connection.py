@@ -223,8 +223,8 @@ async def test_auth_failure_on_reconnect_stops_retrying_and_fails_fast(
     started = time.monotonic()
     with pytest.raises(GatewayAuthFailed):
         # Waits for the one failed reconnect, then fails without waiting out its timeout.
-        await connection.request("echo", {"n": 1}, timeout=4.0)
-    assert time.monotonic() - started < 3.0
+        await connection.request("echo", {"n": 1}, timeout=20.0)
+    assert time.monotonic() - started < 10.0  # far below the request's own timeout
     attempts = scripted.connect_attempts
     await asyncio.sleep(0.5)
     assert scripted.connect_attempts == attempts

@@ -147,13 +147,15 @@ AgentDep = Annotated[Agent, Depends(current_agent)]
 async def current_caller(
     request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> UserContext | Agent:
-    """For routes both operators and agents call: an agent token (X-Agent-Token, or a bearer
-    token in the agent format) makes the caller that agent; anything else must be a user."""
+    """For routes both operators and agents call. User credentials, when present, decide
+    (SPEC 6.1): a bearer token that is not in the agent format makes the caller a user, even
+    beside an X-Agent-Token. Otherwise an agent token (X-Agent-Token, or a bearer token in the
+    agent format) makes the caller that agent; no credentials at all is a 401."""
     header = request.headers.get(AGENT_TOKEN_HEADER)
     bearer = _bearer(request)
-    if (header and header.strip()) or (
-        bearer is not None and token_id_of(bearer, AGENT_TOKEN_PREFIX) is not None
-    ):
+    agent_bearer = bearer is not None and token_id_of(bearer, AGENT_TOKEN_PREFIX) is not None
+    user_bearer = bearer is not None and not agent_bearer
+    if not user_bearer and ((header and header.strip()) or agent_bearer):
         return await current_agent(request, session, runtime)
     return await current_user(request, session, runtime)
 
