@@ -478,3 +478,34 @@ async def test_soul_round_trip_lead_message_and_broadcast(
     assert broadcast.json()["failed"] == 1
     assert outcome[str(leaderless.id)]["ok"] is True
     assert outcome[str(broken.id)]["error"].startswith("Gateway lead broadcast dispatch failed:")
+
+    # A lead that cannot be provisioned: the request says why and the failure is on record.
+    async with database.unit_of_work() as session:
+        org = await session.get(Organization, world.org.id)
+        gw_row = await session.get(Gateway, world.gateway.id)
+        assert org is not None
+        assert gw_row is not None
+        stuck = await factories.board(session, org, gw_row, name="Stuck")
+        stuck_lead, _token = await factories.agent(
+            session, gw_row, stuck, name="Stuck Lead", lead=True
+        )
+        stuck_lead.soul_template = "{{ no_such_variable }}"  # stored before templates were checked
+    failed = await http.post(
+        f"/api/v1/agent/gateway/boards/{stuck.id}/lead/message",
+        json={"content": "Anyone there?"},
+        headers=main,
+    )
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["code"] == "lead_provisioning_failed"
+    assert "does not render" in failed.json()["error"]["message"]
+    async with database.unit_of_work() as session:
+        recorded = list(
+            await session.scalars(
+                select(ActivityEvent.message).where(
+                    ActivityEvent.event_type == "gateway.main.lead_message.failed",
+                    ActivityEvent.board_id == stuck.id,
+                )
+            )
+        )
+    assert len(recorded) == 1
+    assert recorded[0].startswith("Lead message failed for Stuck: The board lead could not be")

@@ -427,6 +427,18 @@ async def message_lead(
             board=board,
             caller=caller,
         ) from error
+    except DomainError as error:  # the lead could not be provisioned: recorded too (SPEC 8.5)
+        activity.record(
+            session,
+            "gateway.main.lead_message.failed",
+            f"Lead message failed for {board.name}: {error.message}",
+            organization_id=board.organization_id,
+            board_id=board.id,
+            agent_id=caller.id,
+            actor_agent_id=caller.id,
+        )
+        await session.commit()
+        raise
     activity.record(
         session,
         "gateway.main.lead_message.sent",
