@@ -146,3 +146,40 @@ async def test_operator_token_is_not_an_agent_token(
 ) -> None:
     response = await client.get("/api/v1/agent/healthz", headers=operator)
     assert response.status_code == 401
+
+
+async def test_check_in_keeps_a_pending_update_or_delete(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """SPEC 6.2: stored updating/deleting stay while the update is pending or the deletion is
+    requested; once the flow is done, a check-in sets the status again."""
+    agent, token = await _setup(database)
+    headers = {"X-Agent-Token": token}
+
+    async def store(**values: object) -> None:
+        async with database.unit_of_work() as session:
+            row = await session.get(Agent, agent.id)
+            assert row is not None
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    await store(status="updating", generation=2, applied_generation=1)
+    response = await client.post("/api/v1/agent/heartbeat", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["agent"]["status"] == "updating"
+    busy = await client.post("/api/v1/agent/heartbeat", json={"status": "busy"}, headers=headers)
+    assert busy.json()["agent"]["status"] == "updating"
+
+    await store(status="deleting", delete_requested_at=utcnow())
+    response = await client.post("/api/v1/agent/heartbeat", headers=headers)
+    assert response.json()["agent"]["status"] == "deleting"
+    async with database.unit_of_work() as session:
+        row = await session.get(Agent, agent.id)
+        assert row is not None
+        assert row.status == "deleting"
+        assert row.last_seen_at is not None  # the check-in itself still counts
+
+    # The update was applied and no deletion is pending: the check-in sets online again.
+    await store(status="updating", applied_generation=2, delete_requested_at=None)
+    response = await client.post("/api/v1/agent/heartbeat", headers=headers)
+    assert response.json()["agent"]["status"] == "online"

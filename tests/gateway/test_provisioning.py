@@ -8,12 +8,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
-from mission_control.app import build_runtime
+from mission_control.app import build_runtime, create_app
 from mission_control.boards.models import Board
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
@@ -28,7 +29,7 @@ from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
 from mission_control.provisioning.plan import AgentPlan, plan_agent
 from mission_control.provisioning.reconciler import Reconciler
-from mission_control.provisioning.sync import sync_templates
+from mission_control.provisioning.sync import SyncOptions, sync_templates
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.settings import Settings
 from mission_control.users.models import User
@@ -262,9 +263,13 @@ async def test_template_sync_of_twenty_agents(runtime: Runtime, gateway: DevGate
         paused = await factories.board(session, org, gw_row, name="Paused")
         session.add(BoardMemory(board_id=paused.id, content="/pause", is_chat=True))
         paused_id = paused.id
-    await _new_agent(runtime, gateway_id, board_id, "Sync Lead", lead=True)
-    for index in range(17):
-        await _new_agent(runtime, gateway_id, board_id, f"Worker {index:02d}")
+    # All but one were provisioned before; "Worker 00" was just created and is still pending
+    # its first (waking) provisioning, which a sync must not swallow.
+    provisioned = [await _new_agent(runtime, gateway_id, board_id, "Sync Lead", lead=True)]
+    fresh = await _new_agent(runtime, gateway_id, board_id, "Worker 00")
+    for index in range(1, 17):
+        provisioned.append(await _new_agent(runtime, gateway_id, board_id, f"Worker {index:02d}"))
+    await _mark_provisioned(runtime, provisioned)
     broken = await _new_agent(runtime, gateway_id, board_id, "Broken Soul")
     async with runtime.database.unit_of_work() as session:
         row = await session.get(Agent, broken)
@@ -282,6 +287,14 @@ async def test_template_sync_of_twenty_agents(runtime: Runtime, gateway: DevGate
         ("Broken Soul", "The agent's custom identity or soul template does not render")
     ]
     assert config_patch_count(gateway) - before == 1  # one config.patch for the whole gateway
+    for agent_id in provisioned:
+        synced = await _agent(runtime, agent_id)
+        assert synced.applied_generation == synced.generation
+        assert synced.provision_action is None
+    pending = await _agent(runtime, fresh)
+    assert pending.provision_action == "provision"  # the sync did not consume the intent
+    assert pending.applied_generation < pending.generation
+    assert pending.agent_token_hash is not None  # the token its workspace holds is kept
 
     again = await sync_templates(runtime, gateway_id)
     assert again.agents_updated == 18
@@ -290,6 +303,205 @@ async def test_template_sync_of_twenty_agents(runtime: Runtime, gateway: DevGate
     client = await _client(runtime, gateway_id)
     listed = {a.id for a in (await client.agents_list()).agents}
     assert sum(1 for agent_id in listed if agent_id.startswith(("mc-", "lead-"))) >= 19
+
+    # The reconciler still provisions the fresh agent, and wakes it, with the synced token.
+    reconciled = await Reconciler(runtime).run_once()
+    assert fresh in reconciled.applied
+    woken = await _agent(runtime, fresh)
+    assert woken.applied_generation == woken.generation
+    assert woken.provision_action is None
+    assert woken.wake_attempts == 1
+    assert woken.checkin_deadline_at is not None
+    assert woken.agent_token_hash == pending.agent_token_hash
+
+
+async def _mark_provisioned(runtime: Runtime, agent_ids: list[uuid.UUID]) -> None:
+    async with runtime.database.unit_of_work() as session:
+        for agent_id in agent_ids:
+            row = await session.get(Agent, agent_id)
+            assert row is not None
+            row.applied_generation = row.generation
+            row.provision_action = None
+            row.provision_requested_at = None
+
+
+async def _workspace_token(runtime: Runtime, gateway_id: uuid.UUID, agent_id: uuid.UUID) -> str:
+    client = await _client(runtime, gateway_id)
+    gid = gateway_agent_id(agent_ref(await _agent(runtime, agent_id)))
+    token = read_auth_token((await client.files_get(gid, "AGENTS.md")).content or "")
+    assert token is not None
+    return token
+
+
+async def _agent_api_status(runtime: Runtime, token: str) -> int:
+    """What Mission Control's agent API answers to this token (200 or 401)."""
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mc.test") as http:
+        response = await http.get("/api/v1/agent/healthz", headers={"X-Agent-Token": token})
+    return response.status_code
+
+
+async def _provisioned(
+    runtime: Runtime, gateway_id: uuid.UUID, board_id: uuid.UUID, name: str
+) -> uuid.UUID:
+    agent_id = await _new_agent(runtime, gateway_id, board_id, name)
+    outcome = await service.apply_agent(runtime, agent_id, service.ApplyOptions(wake=False))
+    assert outcome.ok, outcome.error
+    return agent_id
+
+
+async def test_template_sync_token_recovery_rotation_and_mismatch(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    agent_id = await _provisioned(runtime, gateway_id, board_id, "Keyed")
+    first = await _workspace_token(runtime, gateway_id, agent_id)
+    stored = (await _agent(runtime, agent_id)).agent_token_hash
+
+    # Recovery: the workspace token matches the stored hash, so it is kept.
+    kept = await sync_templates(runtime, gateway_id, SyncOptions(include_main=False))
+    assert kept.agents_updated == 1, kept.errors
+    assert kept.warnings == []
+    assert await _workspace_token(runtime, gateway_id, agent_id) == first
+    assert (await _agent(runtime, agent_id)).agent_token_hash == stored
+    assert await _agent_api_status(runtime, first) == 200
+
+    # Rotation: a new token works, the old one no longer does; not a warning (it was asked).
+    rotated = await sync_templates(
+        runtime, gateway_id, SyncOptions(include_main=False, rotate_tokens=True)
+    )
+    assert rotated.agents_updated == 1, rotated.errors
+    assert rotated.warnings == []
+    second = await _workspace_token(runtime, gateway_id, agent_id)
+    assert second != first
+    assert await _agent_api_status(runtime, second) == 200
+    assert await _agent_api_status(runtime, first) == 401
+
+    # Mismatch: someone edited the workspace token; the agent is re-keyed, and the operator told.
+    client = await _client(runtime, gateway_id)
+    gid = gateway_agent_id(agent_ref(await _agent(runtime, agent_id)))
+    agents_md = (await client.files_get(gid, "AGENTS.md")).content or ""
+    await client.files_set(gid, "AGENTS.md", agents_md.replace(second, "mca_edited_by_hand"))
+    rekeyed = await sync_templates(runtime, gateway_id, SyncOptions(include_main=False))
+    assert rekeyed.agents_updated == 1, rekeyed.errors
+    assert rekeyed.errors == []
+    assert [(w.agent_id, w.agent_name, w.board_id) for w in rekeyed.warnings] == [
+        (agent_id, "Keyed", board_id)
+    ]
+    assert "given a new token" in rekeyed.warnings[0].message
+    assert "no longer matched" in rekeyed.warnings[0].message
+    third = await _workspace_token(runtime, gateway_id, agent_id)
+    assert third not in (first, second, "mca_edited_by_hand")
+    assert await _agent_api_status(runtime, third) == 200
+    assert await _agent_api_status(runtime, second) == 401
+    async with runtime.database.unit_of_work() as session:
+        events = list(
+            await session.scalars(
+                select(ActivityEvent).where(ActivityEvent.event_type == "agent.token.rekeyed")
+            )
+        )
+    assert [(e.agent_id, e.message) for e in events] == [(agent_id, rekeyed.warnings[0].message)]
+
+
+async def test_template_sync_config_failure_keeps_the_written_tokens(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    """SPEC §11.8: a token is rotated together with its workspace write. When the one
+    config.patch then fails (here: a heartbeat setting the real gateway rejects), every
+    agent's new token is stored all the same, so none is locked out."""
+    gateway_id, board_id = await _world(runtime, gateway)
+    calm = await _provisioned(runtime, gateway_id, board_id, "Calm")
+    odd = await _provisioned(runtime, gateway_id, board_id, "Odd Beat")
+    old = {a: await _workspace_token(runtime, gateway_id, a) for a in (calm, odd)}
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, odd)
+        assert row is not None
+        row.heartbeat_config = {"every": "10m", "target": 42}  # the gateway wants a string
+
+    report = await sync_templates(
+        runtime, gateway_id, SyncOptions(include_main=False, rotate_tokens=True)
+    )
+    assert not report.config_patched
+    assert [e.message.split(":")[0] for e in report.errors] == ["Heartbeat config not applied"]
+    assert "re-run the sync" in report.errors[0].message
+    for agent_id in (calm, odd):
+        new = await _workspace_token(runtime, gateway_id, agent_id)
+        assert new != old[agent_id]
+        assert await _agent_api_status(runtime, new) == 200
+        assert await _agent_api_status(runtime, old[agent_id]) == 401
+
+
+async def test_template_sync_leaves_deleting_and_busy_agents_alone(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    going = await _new_agent(runtime, gateway_id, board_id, "Going")
+    busy = await _new_agent(runtime, gateway_id, board_id, "Busy")
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, going)
+        assert row is not None
+        row.delete_requested_at = row.created_at
+        row.status = "deleting"
+    runtime.applying.add(busy)  # the reconciler (or a request) is applying it right now
+    try:
+        report = await sync_templates(runtime, gateway_id, SyncOptions(include_main=False))
+    finally:
+        assert runtime.applying == {busy}  # the sync released only what it claimed
+        runtime.applying.discard(busy)
+    assert report.agents_updated == 0
+    assert report.agents_skipped == 1
+    assert [(e.agent_name, e.message.split(":")[0]) for e in report.errors] == [("Busy", "Skipped")]
+    client = await _client(runtime, gateway_id)
+    listed = (await client.agents_list()).get
+    for agent_id in (going, busy):
+        assert listed(gateway_agent_id(agent_ref(await _agent(runtime, agent_id)))) is None
+    still = await _agent(runtime, going)
+    assert still.status == "deleting"
+    assert still.applied_generation == 0
+
+
+async def test_permanent_failure_is_parked_until_the_agent_changes(
+    runtime: Runtime, gateway: DevGateway
+) -> None:
+    gateway_id, board_id = await _world(runtime, gateway)
+    agent_id = await _new_agent(runtime, gateway_id, board_id, "Broken")
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, agent_id)
+        assert row is not None
+        row.soul_template = "{{ no_such_variable }}"
+    reconciler = Reconciler(runtime)
+    assert (await reconciler.run_once()).failed == [agent_id]
+    reconciler._backoff.clear()  # not merely backing off: parked
+    assert (await reconciler.run_once()).parked == [agent_id]
+    # A restarted reconciler tries once more; the same failure is not recorded twice.
+    assert (await Reconciler(runtime).run_once()).failed == [agent_id]
+
+    async def failures() -> int:
+        async with runtime.database.unit_of_work() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(ActivityEvent)
+                    .where(
+                        ActivityEvent.agent_id == agent_id,
+                        ActivityEvent.event_type == "agent.provision.failed",
+                    )
+                )
+                or 0
+            )
+
+    assert await failures() == 1
+    stuck = await _agent(runtime, agent_id)
+    assert "does not render" in (stuck.last_provision_error or "")
+
+    # The operator fixes the template: the agent's generation moves and it is applied.
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, agent_id)
+        assert row is not None
+        row.soul_template = None
+        service.request_apply(row, "provision")
+    assert (await reconciler.run_once()).applied == [agent_id]
+    assert await failures() == 1
 
 
 async def test_missed_check_in_is_rewoken_then_given_up(
@@ -344,3 +556,20 @@ async def test_missed_check_in_is_rewoken_then_given_up(
     assert types.count("agent.wakeup.sent") == 1
     assert types.count("agent.wakeup.retried") == 1
     assert types.count("agent.checkin.missed") == 1
+
+    # The operator updates the agent to wake it again: a new count of attempts starts, so the
+    # reconciler re-wakes it at the deadline instead of giving up at once.
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(Agent, agent_id)
+        assert row is not None
+        service.request_apply(row, "update")
+    updated = await service.apply_agent(
+        runtime, agent_id, service.ApplyOptions(action="update", wake=True)
+    )
+    assert updated.ok, updated.error
+    assert (await _agent(runtime, agent_id)).wake_attempts == 1
+    await asyncio.sleep(0.3)
+    report = await reconciler.run_once()
+    assert report.rewoken == [agent_id]
+    assert report.gave_up == []
+    assert (await _agent(runtime, agent_id)).wake_attempts == 2

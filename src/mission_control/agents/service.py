@@ -43,6 +43,15 @@ async def identify(session: AsyncSession, agent: Agent) -> AgentIdentity:
     return AgentIdentity(agent=agent, board=board, gateway=gateway)
 
 
+def _lifecycle_status_holds(agent: Agent) -> bool:
+    """Whether the stored status belongs to a lifecycle flow still under way."""
+    if agent.status == AgentStatus.DELETING:
+        return agent.delete_requested_at is not None
+    if agent.status == AgentStatus.UPDATING:
+        return agent.generation > agent.applied_generation
+    return False
+
+
 async def check_in(
     session: AsyncSession,
     agent: Agent,
@@ -51,10 +60,12 @@ async def check_in(
     actor_user_id: uuid.UUID | None = None,
 ) -> AgentIdentity:
     """The agent reports it is alive: online (or the status it names) and seen now. An
-    operator may check an agent in on its behalf (``actor_user_id``)."""
+    operator may check an agent in on its behalf (``actor_user_id``). A stored ``updating`` or
+    ``deleting`` stays while that update is pending or the deletion requested (SPEC 6.2)."""
     identity = await identify(session, agent)
     now = utcnow()
-    agent.status = status or AgentStatus.ONLINE
+    if not _lifecycle_status_holds(agent):
+        agent.status = status or AgentStatus.ONLINE
     agent.last_seen_at = now
     agent.checkin_deadline_at = None
     agent.wake_attempts = 0

@@ -185,6 +185,11 @@ class SyncReportRead(BaseModel):
     config_patched: bool
     kept_heartbeating: list[str]
     errors: list[SyncErrorRead]
+    warnings: list[SyncErrorRead] = Field(
+        default_factory=list,
+        description="Agents given a new token because the one in their workspace no longer "
+        "matched (their old token stops working).",
+    )
 
 
 class SessionListRead(BaseModel):

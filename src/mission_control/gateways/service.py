@@ -284,4 +284,10 @@ def report_read(report: SyncReport) -> SyncReportRead:
             )
             for e in report.errors
         ],
+        warnings=[
+            SyncErrorRead(
+                message=w.message, agent_id=w.agent_id, agent_name=w.agent_name, board_id=w.board_id
+            )
+            for w in report.warnings
+        ],
     )

@@ -1,6 +1,7 @@
 """The background reconciler: drives pending provisioning and deletions to completion, re-wakes
 agents that miss their check-in, and gives up with an actionable error after the last attempt.
-Exactly one runs across processes (core.leader)."""
+An apply that fails permanently is parked until the agent changes. Exactly one runs across
+processes (core.leader)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ class ReconcileReport:
     rewoken: list[uuid.UUID] = field(default_factory=list)
     gave_up: list[uuid.UUID] = field(default_factory=list)
     deferred: list[uuid.UUID] = field(default_factory=list)
+    # Pending agents whose last apply failed for good (a broken template, refused files):
+    # retried only once their generation moves, i.e. someone changed them.
+    parked: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +54,8 @@ class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._backoff: dict[uuid.UUID, _Backoff] = {}
+        # Agent -> the generation whose apply failed with an error retrying cannot fix.
+        self._parked: dict[uuid.UUID, int] = {}
 
     def _ready(self, agent_id: uuid.UUID, now: datetime) -> bool:
         state = self._backoff.get(agent_id)
@@ -74,16 +80,24 @@ class Reconciler:
         limit = asyncio.Semaphore(self.runtime.settings.provisioning_concurrency)
 
         async def apply(agent_id: uuid.UUID) -> None:
+            async with limit:
+                options, generation = await self._options_for(agent_id)
+            if self._parked.get(agent_id) == generation:
+                report.parked.append(agent_id)
+                return
             if not self._ready(agent_id, now):
                 report.deferred.append(agent_id)
                 return
             async with limit:
-                options = await self._options_for(agent_id)
                 outcome = await service.apply_agent(self.runtime, agent_id, options)
             if outcome.busy:  # a request of this process is applying it right now
                 report.deferred.append(agent_id)
                 return
             self._note(agent_id, outcome.ok, utcnow())
+            self._parked.pop(agent_id, None)
+            if not outcome.ok and not outcome.retryable:
+                self._parked[agent_id] = generation
+                self._backoff.pop(agent_id, None)
             (report.applied if outcome.ok else report.failed).append(agent_id)
 
         async def delete(agent_id: uuid.UUID) -> None:
@@ -101,13 +115,15 @@ class Reconciler:
                 await self._handle_overdue(agent_id, report)
         return report
 
-    async def _options_for(self, agent_id: uuid.UUID) -> service.ApplyOptions:
+    async def _options_for(self, agent_id: uuid.UUID) -> tuple[service.ApplyOptions, int]:
+        """How to apply the agent's pending intent, and the generation it is at."""
         async with self.runtime.database.unit_of_work() as session:
             agent = await session.get(Agent, agent_id)
             action = agent.provision_action if agent else None
+            generation = agent.generation if agent else 0
         if action == "update":
-            return service.ApplyOptions(action="update", wake=False)
-        return service.ApplyOptions(action="provision", wake=True)
+            return service.ApplyOptions(action="update", wake=False), generation
+        return service.ApplyOptions(action="provision", wake=True), generation
 
     async def _handle_overdue(self, agent_id: uuid.UUID, report: ReconcileReport) -> None:
         async with self.runtime.database.unit_of_work() as session:
@@ -130,7 +146,9 @@ class Reconciler:
                 message=executor.rewake_message(
                     agent.name, agent.wake_attempts + 1, self.runtime.settings.max_wake_attempts
                 ),
-                idempotency_key=f"mc-rewake-{agent.id}-{agent.wake_attempts}",
+                idempotency_key=(
+                    f"mc-rewake-{agent.id}-{agent.applied_generation}-{agent.wake_attempts}"
+                ),
             )
         except GatewayError as error:
             log.warning("rewake_failed", agent_id=str(agent_id), error=str(error))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.gateways.models import Gateway
@@ -116,5 +117,17 @@ async def lead_of(session: AsyncSession, board_id: uuid.UUID) -> Agent | None:
 async def main_agent_of(session: AsyncSession, gateway_id: uuid.UUID) -> Agent | None:
     result = await session.execute(
         select(Agent).where(Agent.gateway_id == gateway_id, Agent.board_id.is_(None))
+    )
+    return result.scalar_one_or_none()
+
+
+async def latest_agent_event(
+    session: AsyncSession, agent_id: uuid.UUID, event_type: str
+) -> ActivityEvent | None:
+    result = await session.execute(
+        select(ActivityEvent)
+        .where(ActivityEvent.agent_id == agent_id, ActivityEvent.event_type == event_type)
+        .order_by(ActivityEvent.id.desc())
+        .limit(1)
     )
     return result.scalar_one_or_none()

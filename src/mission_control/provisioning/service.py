@@ -78,6 +78,10 @@ class ApplyOutcome:
     gateway_code: str | None = None
     # Another flow of this process was already applying the agent; nothing was done.
     busy: bool = False
+    # The new token reached the agent's workspace (its token-bearing file was written).
+    token_delivered: bool = False
+    # Why the agent got a new token nobody asked for: its workspace token no longer matched.
+    rekeyed: str | None = None
 
 
 @dataclass(slots=True)
@@ -166,11 +170,9 @@ async def attach_role_soul(directory: RoleSoulDirectory, loaded: Loaded) -> None
 async def _token_for(
     client: GatewayClient, caps: GatewayCapabilities, agent: Agent, rotate: bool
 ) -> tuple[str, MintedToken | None, str | None]:
-    """The agent's current token read back from its workspace, or a new one (with why)."""
-    if rotate:
-        minted = mint_token()
-        return minted.raw, minted, "rotation requested"
-    if agent.agent_token_hash is None:
+    """The agent's current token read back from its workspace, or a new one; the third value
+    says why a stored token was replaced without a rotation being asked for."""
+    if rotate or agent.agent_token_hash is None:
         minted = mint_token()
         return minted.raw, minted, None
     name = "TOOLS.md" if "TOOLS.md" in caps.workspace_files else "AGENTS.md"
@@ -206,9 +208,9 @@ async def apply_workspace(
     )
     created = await executor.register_agent(client, probe, known)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
-    token, minted, why = await _token_for(client, caps, agent, options.rotate_token)
-    if why:
-        log.info("agent_token_rotated", agent_id=str(agent.id), reason=why)
+    token, minted, rekeyed = await _token_for(client, caps, agent, options.rotate_token)
+    if rekeyed:
+        log.warning("agent_token_rekeyed", agent_id=str(agent.id), reason=rekeyed)
     plan = plan_agent(
         loaded.render_inputs(base_url, token),
         caps,
@@ -225,15 +227,18 @@ async def apply_workspace(
     last = await executor.write_files(
         client, plan, {k: v for k, v in writes.items() if k == token_file}
     )
+    delivered = minted is not None and token_file in last.written
     outcome = ApplyOutcome(
         agent_id=agent.id,
         ok=True,
         created=created,
-        token_rotated=minted is not None,
+        token_rotated=delivered,
         files_written=first.written + last.written,
         files_refused=first.refused + last.refused,
+        token_delivered=delivered,
+        rekeyed=rekeyed if delivered else None,
     )
-    return outcome, plan, minted
+    return outcome, plan, minted if delivered else None
 
 
 def heartbeat_entry(plan: AgentPlan) -> HeartbeatEntry:
@@ -259,18 +264,20 @@ async def reset_and_wake(
 
 
 async def _apply_on_gateway(
-    client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
-) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
+    runtime: Runtime, client: GatewayClient, loaded: Loaded, options: ApplyOptions
+) -> tuple[ApplyOutcome, AgentPlan]:
     outcome, plan, minted = await executor.retry_transient(
-        lambda: apply_workspace(client, loaded, options, base_url)
+        lambda: apply_workspace(client, loaded, options, runtime.settings.agent_base_url)
     )
+    # The workspace holds the new token now: store it before a later step can fail (§11.8).
+    await keep_token(runtime, loaded, outcome, minted)
     change = await executor.retry_transient(
         lambda: executor.apply_config(client, [heartbeat_entry(plan)])
     )
     outcome.config_patched = change.patch is not None
     outcome.kept_heartbeating = change.kept_heartbeating
     outcome.woke = options.wake
-    return outcome, plan, minted
+    return outcome, plan
 
 
 def describe_failure(error: Exception) -> str:
@@ -310,9 +317,7 @@ async def _apply_agent(
     await attach_role_soul(runtime.role_souls, loaded)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
-        outcome, plan, minted = await _apply_on_gateway(
-            client, loaded, options, runtime.settings.agent_base_url
-        )
+        outcome, plan = await _apply_on_gateway(runtime, client, loaded, options)
     except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
         failure = ApplyOutcome(
             agent_id=agent_id,
@@ -325,7 +330,7 @@ async def _apply_agent(
         return failure
     # The new token and the wake intent are committed before the wake goes out, so the
     # agent's first call finds its token valid; a lost wake is retried at the deadline.
-    await record_success(runtime, loaded, options, outcome, plan, minted)
+    await record_success(runtime, loaded, options, outcome, plan)
     try:
         await reset_and_wake(client, loaded, options, plan)
     except GatewayError as error:
@@ -358,13 +363,50 @@ async def record_failure(
             return
         agent.last_provision_error = outcome.error
         doing = "Provisioning" if options.action == "provision" else "Updating"
-        _event(
-            session,
-            loaded,
-            agent,
-            f"agent.{options.action}.failed",
-            f"{doing} {agent.name} failed: {outcome.error}",
-        )
+        event_type = f"agent.{options.action}.failed"
+        message = f"{doing} {agent.name} failed: {outcome.error}"
+        # Retries of one generation that fail the same way are one event, not one per retry.
+        last = await repository.latest_agent_event(session, agent.id, event_type)
+        if (
+            last is not None
+            and last.message == message
+            and (last.details or {}).get("generation") == loaded.generation
+        ):
+            return
+        details: dict[str, object] = {
+            "generation": loaded.generation,
+            "retryable": outcome.retryable,
+        }
+        _event(session, loaded, agent, event_type, message, details=details)
+
+
+async def keep_token(
+    runtime: Runtime, loaded: Loaded, outcome: ApplyOutcome, minted: MintedToken | None
+) -> None:
+    """Stores the hash of a token that just reached the agent's workspace, on its own, so no
+    later step's failure can leave the workspace and the database disagreeing (§11.8). A token
+    replaced because the workspace's no longer matched is an activity event an operator sees."""
+    if minted is None or not outcome.token_delivered:
+        return
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, loaded.agent.id)
+        if agent is None:
+            return
+        agent.token_id, agent.agent_token_hash = minted.token_id, minted.hash
+        if outcome.rekeyed:
+            _event(session, loaded, agent, "agent.token.rekeyed", rekey_warning(agent.name))
+
+
+def rekey_warning(agent_name: str) -> str:
+    return (
+        f"{agent_name} was given a new token because the one in its workspace no longer "
+        "matched; its old token stops working."
+    )
+
+
+def owes_first_wake(agent: Agent) -> bool:
+    """A first provisioning is pending: only the reconciler's waking apply may settle it."""
+    return agent.provision_action == "provision" and agent.generation > agent.applied_generation
 
 
 async def record_success(
@@ -373,27 +415,33 @@ async def record_success(
     options: ApplyOptions,
     outcome: ApplyOutcome,
     plan: AgentPlan,
-    minted: MintedToken | None,
+    *,
+    settle_first_wake: bool = True,
 ) -> None:
+    """Records an applied generation; with ``settle_first_wake`` false (template sync, which
+    never wakes), a pending first provisioning stays pending so the agent is still woken."""
     now = utcnow()
     async with runtime.database.unit_of_work() as session:
         agent = await session.get(Agent, loaded.agent.id)
         if agent is None:
             return
-        if minted is not None:
-            agent.token_id, agent.agent_token_hash = minted.token_id, minted.hash
         agent.openclaw_session_id = plan.session_key
-        agent.applied_generation = max(agent.applied_generation, loaded.generation)
+        if settle_first_wake or not owes_first_wake(agent):
+            agent.applied_generation = max(agent.applied_generation, loaded.generation)
         if agent.applied_generation >= agent.generation:
             agent.provision_requested_at = None
             agent.provision_action = None
         agent.provision_confirm_token_hash = None
         agent.last_provision_error = None
         agent.last_provisioned_at = now
-        if agent.last_seen_at is None:
-            agent.status = AgentStatus.PROVISIONING
-        elif agent.status in (AgentStatus.UPDATING, AgentStatus.DELETING):
-            agent.status = AgentStatus.ONLINE
+        if agent.delete_requested_at is None:  # a deletion requested meanwhile stays `deleting`
+            if agent.last_seen_at is None:
+                agent.status = AgentStatus.PROVISIONING
+            elif agent.status == AgentStatus.DELETING or (
+                agent.status == AgentStatus.UPDATING
+                and agent.applied_generation >= agent.generation
+            ):
+                agent.status = AgentStatus.ONLINE
         verb = "Provisioned" if options.action == "provision" else "Updated"
         _event(
             session,
@@ -410,7 +458,8 @@ async def record_success(
             },
         )
         if outcome.woke:
-            agent.wake_attempts += 1
+            # A wake for a new generation starts a new count; the reconciler's re-wakes add to it.
+            agent.wake_attempts = 1
             agent.last_wake_sent_at = now
             agent.checkin_deadline_at = now + timedelta(
                 seconds=runtime.settings.checkin_timeout_seconds

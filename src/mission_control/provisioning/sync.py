@@ -1,6 +1,7 @@
 """Template sync (SPEC 5.6): re-render and re-write the workspaces of every agent on a gateway,
 in parallel with a bound, one config.patch for the whole gateway, and a report an operator can
-act on. Agents on paused boards are skipped."""
+act on. Agents on paused boards, agents being deleted and agents another flow of this process is
+applying are skipped."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from jinja2 import TemplateError
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.core.runtime import Runtime
-from mission_control.core.security import MintedToken
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateways.models import Gateway
@@ -39,6 +39,16 @@ class SyncError:
     board_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SyncWarning:
+    """Something the sync did that an operator should know of (it is not a failure)."""
+
+    message: str
+    agent_id: uuid.UUID
+    agent_name: str
+    board_id: uuid.UUID | None = None
+
+
 @dataclass
 class SyncReport:
     gateway_id: uuid.UUID
@@ -50,6 +60,7 @@ class SyncReport:
     config_patched: bool = False
     kept_heartbeating: tuple[str, ...] = ()
     errors: list[SyncError] = field(default_factory=list)
+    warnings: list[SyncWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -57,7 +68,6 @@ class _Synced:
     loaded: service.Loaded
     outcome: service.ApplyOutcome
     plan: AgentPlan
-    minted: MintedToken | None
 
 
 async def _targets(
@@ -74,6 +84,8 @@ async def _targets(
         paused = await paused_board_ids(session, [b for b in boards if b is not None])
     targets: list[tuple[Agent, Board | None]] = []
     for agent in agents:
+        if agent.delete_requested_at is not None:  # going away: never re-created here
+            continue
         if agent.board_id is None:
             if options.include_main and options.board_id is None:
                 targets.append((agent, None))
@@ -100,26 +112,63 @@ async def sync_templates(
     targets = await _targets(runtime, gateway, options, report)
     if targets is None:
         return report
+    claimed = _claim(runtime, targets, report)
+    try:
+        await _sync_claimed(runtime, gateway, claimed, options, report)
+    finally:
+        runtime.applying.difference_update(agent.id for agent, _board in claimed)
+    return report
+
+
+def _claim(
+    runtime: Runtime, targets: list[tuple[Agent, Board | None]], report: SyncReport
+) -> list[tuple[Agent, Board | None]]:
+    """Takes the in-flight guard of each target, so the reconciler or a request does not apply
+    an agent while the sync writes it; an agent already being applied is skipped."""
+    claimed: list[tuple[Agent, Board | None]] = []
+    for agent, board in targets:
+        if agent.id in runtime.applying:
+            report.agents_skipped += 1
+            message = "Skipped: the agent is being applied right now; re-run the sync after it."
+            report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
+            continue
+        runtime.applying.add(agent.id)
+        claimed.append((agent, board))
+    return claimed
+
+
+async def _sync_claimed(
+    runtime: Runtime,
+    gateway: Gateway,
+    targets: list[tuple[Agent, Board | None]],
+    options: SyncOptions,
+    report: SyncReport,
+) -> None:
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
     except GatewayError as error:
         report.errors.append(SyncError(f"Gateway unreachable: {service.describe_failure(error)}"))
-        return report
+        return
     synced = await _sync_agents(runtime, client, targets, options, report)
     if not synced:
-        return report
+        return
     try:
         entries = [service.heartbeat_entry(item.plan) for item in synced]
         change = await executor.retry_transient(lambda: executor.apply_config(client, entries))
     except GatewayError as error:
+        # The workspaces (and any new token, already stored) are written; only the heartbeat
+        # entries are missing, and the agents' updates stay pending.
         report.errors.append(
-            SyncError(f"Heartbeat config not applied: {service.describe_failure(error)}")
+            SyncError(
+                f"Heartbeat config not applied: {service.describe_failure(error)}. The "
+                f"workspaces of {len(synced)} agent(s) were written and their tokens are valid; "
+                "fix the cause and re-run the sync."
+            )
         )
-        return report
+        return
     report.config_patched = change.patch is not None
     report.kept_heartbeating = change.kept_heartbeating
     await _finish(runtime, client, synced, options, report)
-    return report
 
 
 async def _sync_agents(
@@ -162,7 +211,12 @@ async def _sync_agents(
                 failure = service.ApplyOutcome(agent_id=agent.id, ok=False, error=message)
                 await service.record_failure(runtime, loaded, apply_options, failure)
                 return None
-            return _Synced(loaded, outcome, plan, minted)
+            # The workspace holds the new token now: store it before the config step (§11.8).
+            await service.keep_token(runtime, loaded, outcome, minted)
+            if outcome.rekeyed:
+                warning = service.rekey_warning(agent.name)
+                report.warnings.append(SyncWarning(warning, agent.id, agent.name, agent.board_id))
+            return _Synced(loaded, outcome, plan)
 
     results = await asyncio.gather(*(one(agent) for agent, _board in targets))
     return [item for item in results if item is not None]
@@ -190,8 +244,10 @@ async def _finish(
         except GatewayError as error:
             message = f"Session reset failed: {service.describe_failure(error)}"
             report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
+        # A sync never wakes: an agent whose first provisioning is pending keeps it, so the
+        # reconciler still provisions and wakes it.
         await service.record_success(
-            runtime, item.loaded, apply_options, item.outcome, item.plan, item.minted
+            runtime, item.loaded, apply_options, item.outcome, item.plan, settle_first_wake=False
         )
         if agent.board_id is None:
             report.main_updated = True
