@@ -14,6 +14,8 @@ from mission_control.governor.policy import DEFAULT_EVERY, effective_cadence
 MIN_OFFLINE_AFTER = timedelta(minutes=10)
 # Slack on top of two missed beats: a beat is a model turn and can run late.
 OFFLINE_GRACE = timedelta(minutes=1)
+# A cadence longer than this counts as this long (an agent's own config is not bounded).
+LONGEST_BEAT_SECONDS = 3650 * 86400
 _OFF = frozenset({"0", "0s", "0m", "0h", "0d", "off", "disabled"})
 
 
@@ -41,6 +43,7 @@ def offline_after(agent: Agent, board: Board | None = None) -> timedelta | None:
         seconds = duration_seconds(every)
     except ValueError:
         seconds = duration_seconds(DEFAULT_EVERY)
+    seconds = min(seconds, LONGEST_BEAT_SECONDS)  # "1000000000d" must not overflow timedelta
     return max(MIN_OFFLINE_AFTER, timedelta(seconds=2 * seconds) + OFFLINE_GRACE)
 
 
