@@ -113,6 +113,9 @@ def test_identities_are_deterministic() -> None:
     assert workspace_path("/srv/oc/", worker) == f"/srv/oc/workspace-mc-{AGENT}"
     assert workspace_path("/srv/oc", lead) == f"/srv/oc/workspace-lead-{BOARD}"
     assert workspace_path("/srv/oc", main) == f"/srv/oc/workspace-gateway-{GW}"
+    # "/" is a valid workspace root (the gateways API accepts it): workspaces sit at the top.
+    assert workspace_path("/", worker) == f"/workspace-mc-{AGENT}"
+    assert workspace_path("/", main) == f"/workspace-gateway-{GW}"
     assert agent_id_of_session("agent:abc:main") == "abc"
     assert agent_id_of_session("agent::main") is None
     with pytest.raises(ValueError, match="workspace_root"):
