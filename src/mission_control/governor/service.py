@@ -274,7 +274,7 @@ class Governor:
         """Runs until ``stop`` is set: campaigns for leadership, governs while leader."""
         async with LeaderLock(self.runtime.database, LOCK_NAME) as lock:
             while not stop.is_set():
-                if await lock.try_acquire():
+                if await lock.campaign():
                     try:
                         await self.run_once()
                     except Exception:  # keep the controller alive; the next tick retries
