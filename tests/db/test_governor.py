@@ -198,6 +198,32 @@ async def test_an_opted_out_agent_and_a_disabled_board_are_released(runtime: Run
     assert {e.details["to"] for e in released if e.details} == {"10m"}
 
 
+async def test_lowering_the_lead_cap_records_the_change_the_gateway_gets(
+    runtime: Runtime,
+) -> None:
+    database = runtime.database
+    fleet = await _fleet(database)
+    governor = Governor(runtime)
+    now = utcnow()
+    for minutes in (0, 10, 40):
+        await governor.run_once(now + timedelta(minutes=minutes))
+    lead_id = fleet.agents["idle_lead"]
+    async with database.unit_of_work() as session:
+        lead = await session.get(Agent, lead_id)
+        assert lead is not None
+        assert lead.auto_heartbeat_every == "1h"
+        board = await session.get(Board, lead.board_id)
+        assert board is not None
+        board.governor_lead_cap = "30m"
+    seen_before = {e.id for e in await _events(database)}
+    report = await governor.run_once(now + timedelta(minutes=45))
+    assert lead_id in report.changed
+    new = [e for e in await _events(database) if e.id not in seen_before and e.agent_id == lead_id]
+    assert len(new) == 1
+    assert new[0].details is not None
+    assert (new[0].details["from"], new[0].details["to"]) == ("1h", "30m")
+
+
 async def test_one_gateways_bad_data_does_not_stop_the_others(runtime: Runtime) -> None:
     database = runtime.database
     fleet = await _fleet(database)

@@ -198,7 +198,9 @@ class Governor:
         """Decides and stores one agent's state; what its gateway entry should say."""
         ref = agent_ref(agent)
         workspace = workspace_path(gateway.workspace_root, ref)
-        before = held_cadence(agent, board)
+        # What was last written, not re-capped by the board's current lead cap: a lowered cap
+        # changes what the gateway gets, so that change must be recorded too.
+        before = held_cadence(agent, None)
         decision = _next(agent, board, signals)
         if decision is not None:
             _store(agent, decision.state)
