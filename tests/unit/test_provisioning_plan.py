@@ -219,6 +219,13 @@ def test_heartbeat_follows_overrides_and_governor() -> None:
     assert desired_heartbeat(lead_off, None, CURRENT)["every"] == "1h"
 
 
+def test_plan_ignores_the_governor_state_when_the_governor_is_disabled() -> None:
+    off = _agent("worker", auto_heartbeat_off=True)
+    assert plan_agent(_inputs(off), CURRENT, action="update").heartbeat["every"] == "0m"
+    plan = plan_agent(_inputs(off), CURRENT, action="update", governor_enabled=False)
+    assert plan.heartbeat["every"] == "10m"  # its own (default) cadence, switched back on
+
+
 ENTRY = HeartbeatEntry(
     agent_id="mc-a", workspace="/w/workspace-mc-a", heartbeat={"every": "10m", "target": "last"}
 )

@@ -204,7 +204,7 @@ class Governor:
         decision = _next(agent, board, signals)
         if decision is not None:
             _store(agent, decision.state)
-        after = effective_cadence(agent, board)
+        after = effective_cadence(agent, board, governor_enabled=True)  # it is running
         if decision is not None and before != after:
             self._record_change(session, agent, gateway, before, after, decision)
             report.changed.append(agent.id)

@@ -44,6 +44,7 @@ from mission_control.provisioning.plan import (
 )
 from mission_control.provisioning.role_souls import NO_SOUL, RoleSoul, RoleSoulDirectory
 from mission_control.provisioning.tokens import read_auth_token
+from mission_control.settings import Settings
 from mission_control.users.models import User
 
 log = get_logger("mission_control.provisioning")
@@ -194,6 +195,8 @@ async def apply_workspace(
     options: ApplyOptions,
     base_url: str,
     known: AgentList | None = None,
+    *,
+    governor_enabled: bool,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
     batch of agents can share one config.patch."""
@@ -215,6 +218,7 @@ async def apply_workspace(
         action=options.action,
         force_bootstrap=options.force_bootstrap,
         existing_files=existing,
+        governor_enabled=governor_enabled,
     )
     writes = files_to_write(plan, existing, action=options.action, overwrite=options.overwrite)
     # The file holding the token goes last, so a failed write never strands a new token.
@@ -259,10 +263,16 @@ async def reset_and_wake(
 
 
 async def _apply_on_gateway(
-    client: GatewayClient, loaded: Loaded, options: ApplyOptions, base_url: str
+    client: GatewayClient, loaded: Loaded, options: ApplyOptions, settings: Settings
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     outcome, plan, minted = await executor.retry_transient(
-        lambda: apply_workspace(client, loaded, options, base_url)
+        lambda: apply_workspace(
+            client,
+            loaded,
+            options,
+            settings.agent_base_url,
+            governor_enabled=settings.governor_enabled,
+        )
     )
     change = await executor.retry_transient(
         lambda: executor.apply_config(client, [heartbeat_entry(plan)])
@@ -310,9 +320,7 @@ async def _apply_agent(
     await attach_role_soul(runtime.role_souls, loaded)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
-        outcome, plan, minted = await _apply_on_gateway(
-            client, loaded, options, runtime.settings.agent_base_url
-        )
+        outcome, plan, minted = await _apply_on_gateway(client, loaded, options, runtime.settings)
     except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
         failure = ApplyOutcome(
             agent_id=agent_id,
