@@ -56,7 +56,8 @@ async def test_a_holder_whose_connection_was_ended_steps_down(postgresql_url: st
         async with other.engine.connect() as admin:
             ended = await admin.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    # With a timeout it waits until the backend is gone (and its lock freed).
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "
                     "WHERE locktype = 'advisory' AND granted "
                     "AND classid = ((CAST(:key AS bigint) >> 32) & 4294967295)::oid "
                     "AND objid = (CAST(:key AS bigint) & 4294967295)::oid"
