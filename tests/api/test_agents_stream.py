@@ -90,6 +90,23 @@ async def test_since_sends_recent_agents_once_then_live_events(
         assert live_event["id"] > first["id"]
 
 
+@pytest.mark.parametrize(
+    "since", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "yesterday"]
+)
+async def test_since_out_of_range_or_invalid_means_now(
+    client: httpx.AsyncClient, database: Database, live: str, since: str
+) -> None:
+    """SPEC 6.5: an invalid ``since`` (here also one beyond datetime's range in UTC) starts
+    the stream from now: no snapshot, just the live changes."""
+    async with database.unit_of_work() as session:
+        w = await build_world(session)
+    async with stream(live, PATH, w.as_(Actor.MEMBER_READ), since=since) as reader:
+        await _check_in(client, w.as_(Actor.BOARD_LEAD), "online")
+        first = await reader.next()
+        assert first["data"]["change"] == "updated"
+        assert first["data"]["agent"]["id"] == str(w.lead.id)
+
+
 async def test_deleted_agents_are_announced(
     client: httpx.AsyncClient, database: Database, live: str
 ) -> None:

@@ -81,6 +81,26 @@ async def test_bad_input_names_the_field(
     assert [d["field"] for d in wrong_type.json()["error"]["details"]] == ["allow_insecure_tls"]
 
 
+async def test_url_with_a_bad_port_is_422_naming_the_field(
+    client: httpx.AsyncClient, operator: dict[str, str]
+) -> None:
+    for url in ("ws://gw.example:99999", "ws://gw.example:abc", "ws://gw.example:0"):
+        created = await _create(client, operator, url=url)
+        assert created.status_code == 422, url
+        details = created.json()["error"]["details"]
+        assert [d["field"] for d in details] == ["url"]
+        assert "1 to 65535" in details[0]["message"]
+        probed = await client.post("/api/v1/gateways/probe", json={"url": url}, headers=operator)
+        assert probed.status_code == 422, url
+        assert [d["field"] for d in probed.json()["error"]["details"]] == ["url"]
+    gateway_id = (await _create(client, operator)).json()["id"]
+    patched = await client.patch(
+        f"/api/v1/gateways/{gateway_id}", json={"url": "ws://gw.example:99999"}, headers=operator
+    )
+    assert patched.status_code == 422
+    assert [d["field"] for d in patched.json()["error"]["details"]] == ["url"]
+
+
 async def test_duplicate_name_is_409(client: httpx.AsyncClient, operator: dict[str, str]) -> None:
     assert (await _create(client, operator)).status_code == 201
     duplicate = await _create(client, operator)

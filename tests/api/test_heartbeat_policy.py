@@ -82,6 +82,57 @@ async def test_invalid_policies_are_422_and_change_nothing(
     assert (await client.get(_url(world), headers=admin)).json() == DEFAULT_POLICY
 
 
+OUT_OF_RANGE = [
+    ({"lead_cap": "0m"}, "lead_cap"),  # would switch the lead off (issue 7)
+    ({"active_every": "0s"}, "active_every"),  # would switch active agents off
+    ({"ladder": ["0m", "10m"]}, "ladder.0"),
+    ({"ladder": ["10m", "1000000000d"]}, "ladder.1"),  # overflowed the agent list
+    ({"lead_cap": "31d"}, "lead_cap"),
+    ({"active_every": "2592001s"}, "active_every"),
+    ({"lead_cap": "99999999999999999999d"}, "lead_cap"),
+    ({"active_every": "9" * 5000 + "s"}, "active_every"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), OUT_OF_RANGE)
+async def test_durations_must_be_above_zero_and_at_most_30d(
+    client: httpx.AsyncClient, world: World, body: dict[str, object], field: str
+) -> None:
+    admin = world.as_(Actor.ADMIN)
+    response = await client.patch(_url(world), json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    details = response.json()["error"]["details"]
+    assert [d["field"] for d in details] == [field]
+    assert "more than 0 and at most 30d" in details[0]["message"]
+    assert (await client.get(_url(world), headers=admin)).json() == DEFAULT_POLICY
+
+    # The same bounds on board create and update with a whole heartbeat_policy.
+    policy = {**DEFAULT_POLICY, **body}
+    created = await client.post(
+        "/api/v1/boards", json={"name": "Bounds", "heartbeat_policy": policy}, headers=admin
+    )
+    assert created.status_code == 422, created.text
+    assert [d["field"] for d in created.json()["error"]["details"]] == [f"heartbeat_policy.{field}"]
+    updated = await client.patch(
+        f"/api/v1/boards/{world.board.id}", json={"heartbeat_policy": policy}, headers=admin
+    )
+    assert updated.status_code == 422, updated.text
+    assert [d["field"] for d in updated.json()["error"]["details"]] == [f"heartbeat_policy.{field}"]
+    assert (await client.get(_url(world), headers=admin)).json() == DEFAULT_POLICY
+
+
+async def test_the_bounds_themselves_are_accepted(client: httpx.AsyncClient, world: World) -> None:
+    admin = world.as_(Actor.ADMIN)
+    change = {"active_every": "1s", "ladder": ["2s", "30d"], "lead_cap": "720h"}
+    response = await client.patch(_url(world), json=change, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json() == {**DEFAULT_POLICY, **change}
+    agents = await client.get(
+        "/api/v1/agents", params={"board_id": str(world.board.id)}, headers=admin
+    )
+    assert agents.status_code == 200, agents.text
+
+
 @pytest.mark.parametrize(
     ("actor", "read", "write"),
     [

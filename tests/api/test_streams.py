@@ -218,6 +218,24 @@ async def test_resume_with_last_event_id_then_live(
         assert contents == ["item 3", "item 4"]
 
 
+async def test_last_event_id_beyond_any_event_starts_from_now(
+    client: httpx.AsyncClient, database: Database, live: str
+) -> None:
+    async with database.unit_of_work() as session:
+        org = await factories.organization(session)
+        board = await factories.board(session, org)
+        owner = await factories.person(session, org, Role.OWNER)
+    await _post_memory(client, board.id, owner.headers, "before")
+    path = f"/api/v1/boards/{board.id}/stream"
+    # Larger than a 64-bit event id: no event can follow it, so nothing is replayed.
+    for huge in (str(2**63), str(10**40)):
+        headers = {**owner.headers, "Last-Event-ID": huge}
+        async with stream(live, path, headers, topics="memory") as events:
+            await _post_memory(client, board.id, owner.headers, f"live {huge[:3]}")
+            live_event = await events.next()
+            assert live_event["data"]["data"]["content"] == f"live {huge[:3]}"
+
+
 async def test_agents_stream_their_own_board_only(
     client: httpx.AsyncClient, database: Database, live: str
 ) -> None:

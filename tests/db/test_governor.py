@@ -198,6 +198,65 @@ async def test_an_opted_out_agent_and_a_disabled_board_are_released(runtime: Run
     assert {e.details["to"] for e in released if e.details} == {"10m"}
 
 
+async def test_lowering_the_lead_cap_records_the_change_the_gateway_gets(
+    runtime: Runtime,
+) -> None:
+    database = runtime.database
+    fleet = await _fleet(database)
+    governor = Governor(runtime)
+    now = utcnow()
+    for minutes in (0, 10, 40):
+        await governor.run_once(now + timedelta(minutes=minutes))
+    lead_id = fleet.agents["idle_lead"]
+    async with database.unit_of_work() as session:
+        lead = await session.get(Agent, lead_id)
+        assert lead is not None
+        assert lead.auto_heartbeat_every == "1h"
+        board = await session.get(Board, lead.board_id)
+        assert board is not None
+        board.governor_lead_cap = "30m"
+    seen_before = {e.id for e in await _events(database)}
+    report = await governor.run_once(now + timedelta(minutes=45))
+    assert lead_id in report.changed
+    new = [e for e in await _events(database) if e.id not in seen_before and e.agent_id == lead_id]
+    assert len(new) == 1
+    assert new[0].details is not None
+    assert (new[0].details["from"], new[0].details["to"]) == ("1h", "30m")
+
+
+async def test_one_gateways_bad_data_does_not_stop_the_others(runtime: Runtime) -> None:
+    database = runtime.database
+    fleet = await _fleet(database)
+    now = utcnow()
+    async with database.unit_of_work() as session:
+        good = await session.get(Gateway, fleet.gateway_id)
+        assert good is not None
+        org_row = await session.get(Organization, good.organization_id)
+        assert org_row is not None
+        # Written before the API validated roots, or straight into the database.
+        bad = await factories.gateway(session, org_row, name="gw-bad")
+        bad.url = f"ws://127.0.0.1:{_closed_port()}"
+        bad.workspace_root = ""
+        bad_board = await _board(session, org_row, bad, "On the bad gateway")
+        stranded, _ = await factories.agent(session, bad, bad_board, name="Stranded")
+        await board_factories.memory(session, bad_board, "busy", created_at=now)
+    report = await Governor(runtime).run_once(now)
+
+    assert list(report.agent_errors) == [stranded.id]
+    assert "workspace_root" in report.agent_errors[stranded.id]
+    assert list(report.failed) == [fleet.gateway_id]  # tried (unreachable), not skipped
+    agents = await _agents(database, fleet)
+    assert agents["chatty"].auto_heartbeat_every == "5m"
+    assert agents["idle_worker"].auto_heartbeat_every == "10m"
+    events = await _events(database)
+    assert stranded.id not in {e.agent_id for e in events}
+    assert fleet.agents["chatty"] in {e.agent_id for e in events}
+    async with database.unit_of_work() as session:
+        untouched = await session.get(Agent, stranded.id)
+        assert untouched is not None
+        assert untouched.auto_heartbeat_every is None  # nothing stored; retried next tick
+
+
 async def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import asyncio
+import secrets
+import socket
+from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from structlog.testing import capture_logs
+
+from mission_control.app import build_runtime
 from mission_control.core.db import Database
 from mission_control.core.leader import LeaderLock, lock_key
+from mission_control.governor.service import Governor
+from mission_control.provisioning.reconciler import Reconciler
+from mission_control.settings import Settings
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 async def test_one_holder_per_job_and_release_hands_over(database: Database) -> None:
@@ -37,7 +56,8 @@ async def test_a_holder_whose_connection_was_ended_steps_down(postgresql_url: st
         async with other.engine.connect() as admin:
             ended = await admin.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    # With a timeout it waits until the backend is gone (and its lock freed).
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "
                     "WHERE locktype = 'advisory' AND granted "
                     "AND classid = ((CAST(:key AS bigint) >> 32) & 4294967295)::oid "
                     "AND objid = (CAST(:key AS bigint) & 4294967295)::oid"
@@ -54,3 +74,37 @@ async def test_a_holder_whose_connection_was_ended_steps_down(postgresql_url: st
     finally:
         await database.dispose()
         await other.dispose()
+
+
+async def test_controller_loops_outlive_an_unreachable_database(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL down when the loops campaign: each round is logged as a failed campaign and
+    the loop keeps going at its interval instead of dying with the connection error."""
+    url = make_url(postgresql_url).set(host="127.0.0.1", port=_closed_port())
+    database = Database(url.render_as_string(hide_password=False))
+    settings = Settings(
+        auth_token=secrets.token_urlsafe(48),
+        data_dir=tmp_path,
+        database_url=database.url,
+        reconciler_interval_seconds=0.05,
+    )
+    runtime = build_runtime(settings, database)
+    stop = asyncio.Event()
+    try:
+        with capture_logs() as logs:
+            loops = [
+                asyncio.create_task(Governor(runtime, interval=0.05).run(stop)),
+                asyncio.create_task(Reconciler(runtime).run(stop)),
+            ]
+            await asyncio.sleep(1.0)
+            assert not any(loop.done() for loop in loops)
+            stop.set()
+            await asyncio.gather(*loops)  # a clean stop, no connection error raised
+        failed = [entry for entry in logs if entry["event"] == "leader_campaign_failed"]
+        jobs = {entry["job"] for entry in failed}
+        assert jobs == {"heartbeat-governor", "provisioning-reconciler"}, jobs
+        assert sum(1 for entry in failed if entry["job"] == "heartbeat-governor") >= 3
+    finally:
+        await runtime.gateway_pool.close()
+        await database.dispose()

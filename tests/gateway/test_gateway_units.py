@@ -14,7 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mission_control import gateway as gw
-from mission_control.gateway.connection import GatewayTarget, backoff_delay, ssl_context_for
+from mission_control.gateway.connection import (
+    ConnectionOptions,
+    GatewayConnection,
+    GatewayTarget,
+    backoff_delay,
+    ssl_context_for,
+)
 from mission_control.gateway.errors import classify_error
 from mission_control.gateway.frames import (
     EventFrame,
@@ -369,6 +375,17 @@ def test_tls_context_only_for_wss_and_self_signed_only_when_allowed(tmp_path: Pa
     relaxed_context = ssl_context_for(relaxed)
     assert relaxed_context is not None
     assert not relaxed_context.check_hostname
+
+
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:99999", "ws://127.0.0.1:abc"])
+async def test_invalid_url_is_an_unreachable_gateway_not_a_value_error(
+    url: str, tmp_path: Path
+) -> None:
+    target = GatewayTarget(url=url, token="t", identity_path=tmp_path / "k")
+    connection = GatewayConnection(target, ConnectionOptions(connect_timeout=2.0))
+    with pytest.raises(gw.GatewayUnreachable, match="URL is invalid"):
+        await connection.connect()
+    await connection.close()
 
 
 def test_target_repr_hides_the_token(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ async def runtime(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
         data_dir=tmp_path,
         database_url=sqlite_url,
         base_url="http://127.0.0.1:9/",
+        governor_enabled=True,  # provisioning honours the governor's state only when it runs
     )
     runtime = build_runtime(settings, database)
     yield runtime

@@ -51,6 +51,12 @@ def test_threshold_follows_the_cadence(
     assert offline_after(agent) == expected
 
 
+def test_a_huge_cadence_does_not_overflow() -> None:
+    agent = _agent(heartbeat_config={"every": "1000000000d"})
+    assert offline_after(agent) == timedelta(days=2 * 3650, minutes=1)
+    assert computed_status(_agent(heartbeat_config={"every": "1000000000d"}), utcnow())
+
+
 def test_status_rules_and_no_writes() -> None:
     now = utcnow()
     assert computed_status(_agent(last_seen_at=None), now) == "provisioning"

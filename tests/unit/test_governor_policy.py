@@ -159,6 +159,24 @@ def test_provisioning_writes_the_governed_cadence_and_the_gateway_off_form() -> 
     assert lead == {"every": "1h", "target": "last", "prompt": "beat"}
 
 
+def test_a_governor_disabled_by_setting_hands_agents_their_own_cadence() -> None:
+    """MC_GOVERNOR_ENABLED=false: nobody would wake an agent the governor switched off, so its
+    stored state is ignored everywhere the cadence is computed."""
+    board = _board()
+    caps = GatewayCapabilities(workspace_files=frozenset({"AGENTS.md"}))
+    switched_off = _agent(auto_heartbeat_off=True, auto_heartbeat_step=6)
+    slowed = _agent(heartbeat_config={"every": "20m"}, auto_heartbeat_every="6h")
+    assert effective_cadence(switched_off, board, governor_enabled=False) == "10m"
+    assert effective_cadence(slowed, board, governor_enabled=False) == "20m"
+    assert effective_cadence(switched_off, board, governor_enabled=True) is None
+    block = desired_heartbeat(switched_off, None, caps, board, governor_enabled=False)
+    assert block["every"] == "10m"
+    assert desired_heartbeat(slowed, None, caps, board, governor_enabled=False)["every"] == "20m"
+    assert offline_after(switched_off, board, governor_enabled=False) == timedelta(minutes=21)
+    asleep = _agent(auto_heartbeat_off=True, last_seen_at=T0 - timedelta(days=30))
+    assert computed_status(asleep, T0, governor_enabled=False) == "offline"
+
+
 def test_offline_threshold_follows_the_governed_cadence() -> None:
     board = _board()
     assert offline_after(_agent(auto_heartbeat_every="5m"), board) == timedelta(minutes=11)

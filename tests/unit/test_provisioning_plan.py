@@ -113,6 +113,9 @@ def test_identities_are_deterministic() -> None:
     assert workspace_path("/srv/oc/", worker) == f"/srv/oc/workspace-mc-{AGENT}"
     assert workspace_path("/srv/oc", lead) == f"/srv/oc/workspace-lead-{BOARD}"
     assert workspace_path("/srv/oc", main) == f"/srv/oc/workspace-gateway-{GW}"
+    # "/" is a valid workspace root (the gateways API accepts it): workspaces sit at the top.
+    assert workspace_path("/", worker) == f"/workspace-mc-{AGENT}"
+    assert workspace_path("/", main) == f"/workspace-gateway-{GW}"
     assert agent_id_of_session("agent:abc:main") == "abc"
     assert agent_id_of_session("agent::main") is None
     with pytest.raises(ValueError, match="workspace_root"):
@@ -214,6 +217,13 @@ def test_heartbeat_follows_overrides_and_governor() -> None:
     assert desired_heartbeat(off, None, CURRENT)["every"] == "0m"
     lead_off = _agent("lead", auto_heartbeat_off=True, auto_heartbeat_every="1h")
     assert desired_heartbeat(lead_off, None, CURRENT)["every"] == "1h"
+
+
+def test_plan_ignores_the_governor_state_when_the_governor_is_disabled() -> None:
+    off = _agent("worker", auto_heartbeat_off=True)
+    assert plan_agent(_inputs(off), CURRENT, action="update").heartbeat["every"] == "0m"
+    plan = plan_agent(_inputs(off), CURRENT, action="update", governor_enabled=False)
+    assert plan.heartbeat["every"] == "10m"  # its own (default) cadence, switched back on
 
 
 ENTRY = HeartbeatEntry(

@@ -14,44 +14,52 @@ from mission_control.governor.policy import DEFAULT_EVERY, effective_cadence
 MIN_OFFLINE_AFTER = timedelta(minutes=10)
 # Slack on top of two missed beats: a beat is a model turn and can run late.
 OFFLINE_GRACE = timedelta(minutes=1)
+# A cadence longer than this counts as this long (an agent's own config is not bounded).
+LONGEST_BEAT_SECONDS = 3650 * 86400
 _OFF = frozenset({"0", "0s", "0m", "0h", "0d", "off", "disabled"})
 
 
-def effective_heartbeat_every(agent: Agent, board: Board | None = None) -> str | None:
+def effective_heartbeat_every(
+    agent: Agent, board: Board | None = None, *, governor_enabled: bool = True
+) -> str | None:
     """The cadence the gateway beats this agent at; None when its heartbeat is off.
 
     The governor's policy is the one place that knows how its state and the agent's own
-    heartbeat config combine; with the board, its policy (enabled, lead cap) applies too.
+    heartbeat config combine; with the board, its policy (enabled, lead cap) applies too, and
+    with ``governor_enabled=False`` (MC_GOVERNOR_ENABLED off) the agent's own cadence.
     """
-    every = effective_cadence(agent, board)
+    every = effective_cadence(agent, board, governor_enabled=governor_enabled)
     if every is None:
         return None
     text = every.strip().lower()
     return None if text in _OFF else text
 
 
-def offline_after(agent: Agent, board: Board | None = None) -> timedelta | None:
+def offline_after(
+    agent: Agent, board: Board | None = None, *, governor_enabled: bool = True
+) -> timedelta | None:
     """How long without a check-in before the agent counts as offline (§11.38): two missed
     beats of its own cadence plus slack, never under ten minutes; None when it does not beat
     (an agent whose heartbeat is switched off is idle, not dead)."""
-    every = effective_heartbeat_every(agent, board)
+    every = effective_heartbeat_every(agent, board, governor_enabled=governor_enabled)
     if every is None:
         return None
     try:
         seconds = duration_seconds(every)
     except ValueError:
         seconds = duration_seconds(DEFAULT_EVERY)
+    seconds = min(seconds, LONGEST_BEAT_SECONDS)  # "1000000000d" must not overflow timedelta
     return max(MIN_OFFLINE_AFTER, timedelta(seconds=2 * seconds) + OFFLINE_GRACE)
 
 
-def computed_status(agent: Agent, now: datetime) -> str:
+def computed_status(agent: Agent, now: datetime, *, governor_enabled: bool = True) -> str:
     """SPEC 6.2 with the per-agent threshold; the agent row is only read."""
     stored = agent.status or AgentStatus.PROVISIONING
     if stored in (AgentStatus.DELETING, AgentStatus.UPDATING):
         return stored
     if agent.last_seen_at is None:
         return AgentStatus.PROVISIONING
-    threshold = offline_after(agent)
+    threshold = offline_after(agent, governor_enabled=governor_enabled)
     if threshold is not None and now - agent.last_seen_at > threshold:
         return AgentStatus.OFFLINE
     return stored

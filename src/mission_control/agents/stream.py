@@ -52,9 +52,10 @@ def parse_since(raw: str | None) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: an instant that leaves datetime's range in UTC (9999-12-31T23:59-01:00).
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def stream_scope(

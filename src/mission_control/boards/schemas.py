@@ -7,11 +7,39 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from mission_control.core.text import DURATION_PATTERN, duration_seconds
+from mission_control.core.text import DURATION_PATTERN, MAX_HEARTBEAT_SECONDS, duration_seconds
 
-Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["10m"])]
+
+def _heartbeat_range(text: str) -> str:
+    """Zero would switch the agent's heartbeat off (the governor's job, never the policy's);
+    a huge one overflows date arithmetic."""
+    try:
+        seconds = duration_seconds(text)
+    except ValueError:  # more digits than int() takes
+        seconds = MAX_HEARTBEAT_SECONDS + 1
+    if not 0 < seconds <= MAX_HEARTBEAT_SECONDS:
+        raise ValueError(
+            f"{text!r} is out of range: a duration must be more than 0 and at most 30d "
+            "(e.g. 30s, 10m, 1h, 30d)"
+        )
+    return text
+
+
+Duration = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, examples=["10m"]),
+    AfterValidator(_heartbeat_range),
+]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=200)]
 BoardType = Literal["goal", "general"]
 ActivityTrigger = Literal["chat", "chat_or_tasks"]

@@ -38,8 +38,10 @@ _POLICY_COLUMNS = {
 
 
 def policy_of(board: Board) -> HeartbeatPolicy:
-    return HeartbeatPolicy.model_validate(
-        {field: getattr(board, column) for field, column in _POLICY_COLUMNS.items()}
+    # Not re-validated: a policy stored before a bound tightened must still read (the next
+    # PATCH names the field to fix).
+    return HeartbeatPolicy.model_construct(
+        **{field: getattr(board, column) for field, column in _POLICY_COLUMNS.items()}
     )
 
 

@@ -56,15 +56,30 @@ class LeaderLock:
             self._held = True
             return True
         connection = await self.database.engine.connect()
-        result = await connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(self.name)}
-        )
+        try:
+            result = await connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(self.name)}
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
         if result.scalar_one():
             await connection.commit()
             self._connection, self._held = connection, True
             return True
         await connection.close()
         return False
+
+    async def campaign(self) -> bool:
+        """``try_acquire`` for a controller loop: a database it cannot reach this round means
+        not leading this round (logged), never an exception that would end the loop."""
+        try:
+            return await self.try_acquire()
+        except Exception as exc:
+            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            log.warning("leader_campaign_failed", job=self.name, error=message)
+            return False
 
     async def _still_held(self) -> bool:
         """PostgreSQL: the lock lives as long as its connection; prove the connection alive."""

@@ -8,6 +8,8 @@ _NON_SLUG = re.compile(r"[^a-z0-9]+")
 DURATION_PATTERN = r"^\d+[smhd]$"
 _DURATION = re.compile(DURATION_PATTERN)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest heartbeat rung or cap a board policy may name (30d): longer is no heartbeat at all.
+MAX_HEARTBEAT_SECONDS = 30 * 86400
 
 
 def slugify(text: str) -> str:

@@ -327,6 +327,12 @@ class GatewayConnection:
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise GatewayUnreachable(f"cannot connect to gateway at {url}: {exc}") from exc
+        except ValueError as exc:
+            # websockets parses the port only here (e.g. "Port out of range 0-65535").
+            raise GatewayUnreachable(
+                f"cannot connect to gateway at {url}: the URL is invalid ({exc}); "
+                "correct the gateway URL"
+            ) from exc
         try:
             profile = await asyncio.wait_for(self._handshake(ws), self.options.connect_timeout)
         except TimeoutError:

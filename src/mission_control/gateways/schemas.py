@@ -17,6 +17,14 @@ def _check_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
         raise ValueError("must be a ws:// or wss:// URL with a host, e.g. ws://127.0.0.1:18789")
+    try:
+        port = parsed.port  # urllib checks the port only when it is read
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(
+            "has an invalid port; use a number from 1 to 65535, e.g. ws://127.0.0.1:18789"
+        )
     return value
 
 

@@ -168,10 +168,18 @@ def held_cadence(agent: Agent, board: Board | None) -> str | None:
     return every
 
 
-def effective_cadence(agent: Agent, board: Board | None) -> str | None:
+def effective_cadence(
+    agent: Agent, board: Board | None, *, governor_enabled: bool = True
+) -> str | None:
     """The heartbeat cadence Mission Control wants for the agent on its gateway right now:
-    the governed one while the governor holds the agent, else its own; None when off."""
-    return held_cadence(agent, board) if governs(agent, board) else configured_every(agent)
+    the governed one while the governor holds the agent, else its own; None when off.
+
+    ``governor_enabled`` is the process setting (MC_GOVERNOR_ENABLED): with the governor off
+    nobody would ever wake an agent it switched off, so its stored state is ignored and every
+    agent gets its own cadence (the state stays stored for when the governor runs again)."""
+    if governor_enabled and governs(agent, board):
+        return held_cadence(agent, board)
+    return configured_every(agent)
 
 
 def rung_label(state: GovernorState) -> str:

@@ -74,6 +74,8 @@ class TickReport:
     patched: list[uuid.UUID] = field(default_factory=list)
     unchanged: list[uuid.UUID] = field(default_factory=list)
     failed: dict[uuid.UUID, str] = field(default_factory=dict)
+    # Agents left out of this tick (bad data, e.g. their gateway's workspace root); by agent id.
+    agent_errors: dict[uuid.UUID, str] = field(default_factory=dict)
     rungs: dict[str, int] = field(default_factory=dict)
 
 
@@ -168,25 +170,45 @@ class Governor:
             rows = await repository.board_agents(session)
             signals = await _signals(session, rows, now)
             for agent, board, gateway in rows:
-                before = held_cadence(agent, board)
-                decision = _next(agent, board, signals)
-                if decision is not None:
-                    _store(agent, decision.state)
-                after = effective_cadence(agent, board)
-                rungs[rung_label(state_of(agent)) if governs(agent, board) else "ungoverned"] += 1
-                if decision is not None and before != after:
-                    self._record_change(session, agent, gateway, before, after, decision)
-                    report.changed.append(agent.id)
-                ref = agent_ref(agent)
-                item = work.setdefault(gateway.id, GatewayWork(gateway))
-                item.desired.append(
-                    Desired(
-                        gateway_agent_id(ref), workspace_path(gateway.workspace_root, ref), after
+                stored = state_of(agent)
+                try:
+                    desired = self._decide_agent(session, agent, board, gateway, signals, report)
+                except Exception as error:  # one agent's (or gateway's) bad data stays its own
+                    _store(agent, stored)
+                    log.exception(
+                        "governor_agent_failed", agent_id=str(agent.id), gateway_id=str(gateway.id)
                     )
-                )
+                    report.agent_errors[agent.id] = f"{error.__class__.__name__}: {error}"
+                    continue
+                rungs[rung_label(state_of(agent)) if governs(agent, board) else "ungoverned"] += 1
+                work.setdefault(gateway.id, GatewayWork(gateway)).desired.append(desired)
         report.agents = len(rows)
         report.rungs = dict(rungs)
         return work
+
+    def _decide_agent(
+        self,
+        session: AsyncSession,
+        agent: Agent,
+        board: Board,
+        gateway: Gateway,
+        signals: Signals,
+        report: TickReport,
+    ) -> Desired:
+        """Decides and stores one agent's state; what its gateway entry should say."""
+        ref = agent_ref(agent)
+        workspace = workspace_path(gateway.workspace_root, ref)
+        # What was last written, not re-capped by the board's current lead cap: a lowered cap
+        # changes what the gateway gets, so that change must be recorded too.
+        before = held_cadence(agent, None)
+        decision = _next(agent, board, signals)
+        if decision is not None:
+            _store(agent, decision.state)
+        after = effective_cadence(agent, board, governor_enabled=True)  # it is running
+        if decision is not None and before != after:
+            self._record_change(session, agent, gateway, before, after, decision)
+            report.changed.append(agent.id)
+        return Desired(gateway_agent_id(ref), workspace, after)
 
     def _record_change(
         self,
@@ -254,7 +276,7 @@ class Governor:
         """Runs until ``stop`` is set: campaigns for leadership, governs while leader."""
         async with LeaderLock(self.runtime.database, LOCK_NAME) as lock:
             while not stop.is_set():
-                if await lock.try_acquire():
+                if await lock.campaign():
                     try:
                         await self.run_once()
                     except Exception:  # keep the controller alive; the next tick retries

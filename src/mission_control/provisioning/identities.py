@@ -83,9 +83,10 @@ def agent_session_key(agent: AgentRef) -> str:
 def workspace_path(workspace_root: str, agent: AgentRef) -> str:
     """``<root>/workspace-<key>``; gateway-main agents keep the historical
     ``workspace-gateway-<id>`` directory so existing workspaces do not move."""
-    root = workspace_root.strip().rstrip("/")
+    root = workspace_root.strip()
     if not root:
         raise ValueError("The gateway has no workspace_root; set it before provisioning agents.")
+    root = root.rstrip("/")  # "/" itself is a valid root: workspaces are /workspace-<key>
     key = gateway_agent_id(agent)
     if key.startswith(MAIN_AGENT_PREFIX):
         key = key.removeprefix("mc-")

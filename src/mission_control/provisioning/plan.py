@@ -60,14 +60,17 @@ def desired_heartbeat(
     prompt: str | None,
     capabilities: GatewayCapabilities,
     board: Board | None = None,
+    *,
+    governor_enabled: bool = True,
 ) -> dict[str, Any]:
     """The explicit heartbeat block: defaults, the agent's overrides, then the governor's state
     (so provisioning never re-enables what the governor switched off, §11.17, and a lead never
-    beats slower than its board's cap)."""
+    beats slower than its board's cap); the agent's own cadence when the governor is disabled
+    by setting."""
     block: dict[str, Any] = {**DEFAULT_HEARTBEAT}
     if isinstance(agent.heartbeat_config, dict):
         block.update(agent.heartbeat_config)
-    every = effective_cadence(agent, board)
+    every = effective_cadence(agent, board, governor_enabled=governor_enabled)
     if every is None:
         block.update(capabilities.heartbeat_off)
     else:
@@ -84,8 +87,10 @@ def plan_agent(
     action: str,
     force_bootstrap: bool = False,
     existing_files: Mapping[str, bool] | None = None,
+    governor_enabled: bool = True,
 ) -> AgentPlan:
-    """``existing_files`` maps names already in the workspace to their "missing" flag."""
+    """``existing_files`` maps names already in the workspace to their "missing" flag;
+    ``governor_enabled`` is MC_GOVERNOR_ENABLED (whether the governor's state applies)."""
     agent = inputs.agent
     ref = agent_ref(agent)
     kind = agent_kind(agent)
@@ -107,7 +112,9 @@ def plan_agent(
         session_key=agent_session_key(ref),
         files=files,
         preserved=PRESERVED_ON_UPDATE[kind],
-        heartbeat=desired_heartbeat(agent, prompt, capabilities, inputs.board),
+        heartbeat=desired_heartbeat(
+            agent, prompt, capabilities, inputs.board, governor_enabled=governor_enabled
+        ),
     )
 
 

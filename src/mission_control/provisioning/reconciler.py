@@ -179,7 +179,7 @@ class Reconciler:
         interval = self.runtime.settings.reconciler_interval_seconds
         async with LeaderLock(self.runtime.database, "provisioning-reconciler") as lock:
             while not stop.is_set():
-                if await lock.try_acquire():
+                if await lock.campaign():
                     try:
                         await self.run_once()
                     except Exception:  # keep the controller alive; the next tick retries

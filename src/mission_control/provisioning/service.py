@@ -196,6 +196,8 @@ async def apply_workspace(
     options: ApplyOptions,
     base_url: str,
     known: AgentList | None = None,
+    *,
+    governor_enabled: bool,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
     batch of agents can share one config.patch."""
@@ -217,6 +219,7 @@ async def apply_workspace(
         action=options.action,
         force_bootstrap=options.force_bootstrap,
         existing_files=existing,
+        governor_enabled=governor_enabled,
     )
     writes = files_to_write(plan, existing, action=options.action, overwrite=options.overwrite)
     # The file holding the token goes last, so a failed write never strands a new token.
@@ -266,8 +269,15 @@ async def reset_and_wake(
 async def _apply_on_gateway(
     runtime: Runtime, client: GatewayClient, loaded: Loaded, options: ApplyOptions
 ) -> tuple[ApplyOutcome, AgentPlan]:
+    settings = runtime.settings
     outcome, plan, minted = await executor.retry_transient(
-        lambda: apply_workspace(client, loaded, options, runtime.settings.agent_base_url)
+        lambda: apply_workspace(
+            client,
+            loaded,
+            options,
+            settings.agent_base_url,
+            governor_enabled=settings.governor_enabled,
+        )
     )
     # The workspace holds the new token now: store it before a later step can fail (§11.8).
     await keep_token(runtime, loaded, outcome, minted)

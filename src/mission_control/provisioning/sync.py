@@ -187,6 +187,7 @@ async def _sync_agents(
     )
     limit = asyncio.Semaphore(runtime.settings.provisioning_concurrency)
     base_url = runtime.settings.agent_base_url
+    governor_enabled = runtime.settings.governor_enabled
     try:  # one listing for the whole batch; each agent's registration checks against it
         known = await executor.retry_transient(client.agents_list)
     except GatewayError as error:
@@ -202,7 +203,14 @@ async def _sync_agents(
             await service.attach_role_soul(runtime.role_souls, loaded)
             try:
                 outcome, plan, minted = await executor.retry_transient(
-                    lambda: service.apply_workspace(client, loaded, apply_options, base_url, known)
+                    lambda: service.apply_workspace(
+                        client,
+                        loaded,
+                        apply_options,
+                        base_url,
+                        known,
+                        governor_enabled=governor_enabled,
+                    )
                 )
             except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
                 message = service.describe_failure(error)

@@ -35,6 +35,9 @@ _STREAM_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+MAX_EVENT_ID = 2**63 - 1
+
+
 def _after_id(header: str | None, query: str | None) -> int | None:
     raw = header if header is not None else query
     if raw is None or not raw.strip():
@@ -46,6 +49,8 @@ def _after_id(header: str | None, query: str | None) -> int | None:
             "Last-Event-ID must be the integer id of an event this stream sent.",
             details=[{"field": "Last-Event-ID", "location": "header", "message": "not an id"}],
         ) from None
+    if value > MAX_EVENT_ID:
+        return None  # no event can have a later id (a 64-bit column): start from now
     return max(value, 0)
 
 
