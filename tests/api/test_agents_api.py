@@ -179,6 +179,10 @@ async def test_create_input_errors(client: httpx.AsyncClient, database: Database
     assert blank.status_code == 422
     bad_every = await create(client, w, "X", heartbeat_config={"every": "soon"})
     assert bad_every.status_code == 422
+    for huge in ("31d", "1000000000d", "9" * 400 + "s"):
+        too_long = await create(client, w, "X", heartbeat_config={"every": huge})
+        assert too_long.status_code == 422, huge
+        assert "at most 30d" in str(too_long.json()["error"]["details"])
     unknown = await client.post(
         API, json={"name": "X", "board_id": str(uuid.uuid4())}, headers=admin
     )

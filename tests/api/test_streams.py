@@ -76,7 +76,7 @@ class EventReader:
                 if not line:
                     if "data" in fields:
                         return {
-                            "id": int(fields["id"]),
+                            "id": int(fields["id"]) if "id" in fields else None,
                             "event": fields["event"],
                             "data": json.loads(fields["data"]),
                         }

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mission_control.agents.models import Agent
 from mission_control.agents.service import RESERVED_STATUSES
 from mission_control.agents.status import computed_status, effective_heartbeat_every, offline_after
-from mission_control.core.text import DURATION_PATTERN
+from mission_control.core.text import DURATION_PATTERN, MAX_HEARTBEAT_SECONDS, duration_seconds
 from mission_control.provisioning.context import normalize_identity_profile
 from mission_control.provisioning.templates import check_override
 
@@ -113,6 +113,10 @@ def _clean_heartbeat(value: dict[str, Any] | None) -> dict[str, Any] | None:
         text = str(every).strip().lower()
         if not re.fullmatch(DURATION_PATTERN, text):
             raise ValueError("heartbeat_config.every must be a duration like 30s, 10m, 1h or 0m")
+        if len(text) > 12 or duration_seconds(text) > MAX_HEARTBEAT_SECONDS:
+            raise ValueError(
+                f"heartbeat_config.every {text!r} is too long: at most 30d (0m switches it off)"
+            )
         value = {**value, "every": text}
     return value
 

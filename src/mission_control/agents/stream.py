@@ -95,8 +95,9 @@ async def agent_frames(
     since: datetime | None,
 ) -> AsyncIterator[AgentFrame]:
     """With Last-Event-ID: the missed events, then live ones. Otherwise, with ``since``: the
-    agents changed or seen since then (each once, stamped with the latest event id so a
-    reconnect resumes right after), then live events."""
+    agents changed or seen since then (each once; only the last of them carries an id, the
+    latest event id, so a client cut off during the catch-up starts it again rather than
+    resuming past the agents it has not seen yet), then live events."""
     if after_id is None and since is not None:
         async with database.sessions() as session:
             watermark = await _latest_event_id(session)
@@ -104,9 +105,10 @@ async def agent_frames(
                 session, scope.visibility, since, board_id=scope.board_id
             )
         now = utcnow()
-        for agent in changed:
+        for index, agent in enumerate(changed, start=1):
             data = {"agent": agent_read(agent, now).model_dump(mode="json"), "change": "snapshot"}
-            yield AgentFrame(id=watermark or None, data=data)
+            last = index == len(changed)
+            yield AgentFrame(id=(watermark or None) if last else None, data=data)
         after_id = watermark
     async for item in stream_events(database, bus, subscription, after_id=after_id):
         yield AgentFrame(id=item.id, data=item.data)
