@@ -258,7 +258,7 @@ async def test_update_failure_is_a_502_and_the_update_stays_queued(
     )
     assert failed.status_code == 502
     error = failed.json()["error"]
-    assert error["code"] == "gateway_unavailable"
+    assert error["code"] == "gateway_unreachable"
     assert "reachable from Mission Control" in error["message"]
     assert "retried" in error["message"]
     row = await _agent(database, w.worker.id)

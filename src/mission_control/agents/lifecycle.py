@@ -41,13 +41,12 @@ from mission_control.core.errors import (
     Conflict,
     DomainError,
     Forbidden,
-    GatewayUnavailable,
     InvalidInput,
     NotFound,
 )
 from mission_control.core.runtime import Runtime
-from mission_control.gateway.errors import PAIRING_COMMANDS
 from mission_control.gateways import repository as gateways
+from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning import service as provisioning
@@ -254,7 +253,7 @@ def apply_failure(
             code="agent_busy",
             details=details,
         )
-    if outcome.gateway_code is None:
+    if outcome.gateway_code is None or outcome.gateway_error is None:
         # The request itself was valid and is saved; what failed is making it so.
         return Conflict(
             f"{doing} failed: {outcome.error}. The change is saved; fix the cause and update the "
@@ -262,22 +261,13 @@ def apply_failure(
             code="provisioning_failed",
             details=details,
         )
-    if outcome.gateway_code == "NOT_PAIRED":
-        details["approve_commands"] = list(PAIRING_COMMANDS)
-        return GatewayUnavailable(
-            f"Gateway {gateway.name} has not paired Mission Control's device yet: {doing} "
-            f"failed ({outcome.error}). On the gateway host run `openclaw devices list`, then "
-            f"`openclaw devices approve <requestId>`; {queued}",
-            code="gateway_pairing_required",
-            details=details,
-        )
-    return GatewayUnavailable(
-        f"Gateway {gateway.name} ({gateway.url}): {doing} failed: {outcome.error}. Check that "
-        "the gateway is running and reachable from Mission Control and that its token is "
-        f"valid; {queued}",
-        code="gateway_unavailable",
-        details=details,
-    )
+    # The same codes and advice as every other gateway-backed route (pairing, scopes, auth,
+    # unreachable, ...), plus what happens to the queued work.
+    failure = gateway_failure(outcome.gateway_error, f"Gateway {gateway.name}: {doing} failed")
+    failure.message = f"{failure.message} {queued[0].upper()}{queued[1:]}"
+    failure.args = (failure.message,)
+    failure.details = {**details, **(failure.details or {})}
+    return failure
 
 
 async def _apply(

@@ -76,6 +76,8 @@ class ApplyOutcome:
     woke: bool = False
     # The gateway's error code when the gateway failed (None: not a gateway failure).
     gateway_code: str | None = None
+    # The gateway's error itself, so callers map it the one way gateways/failures.py does.
+    gateway_error: GatewayError | None = None
     # Another flow of this process was already applying the agent; nothing was done.
     busy: bool = False
     # The new token reached the agent's workspace (its token-bearing file was written).
@@ -335,6 +337,7 @@ async def _apply_agent(
             error=describe_failure(error),
             retryable=isinstance(error, GatewayError) and error.retryable,
             gateway_code=error.code if isinstance(error, GatewayError) else None,
+            gateway_error=error if isinstance(error, GatewayError) else None,
         )
         await record_failure(runtime, loaded, options, failure)
         return failure
@@ -526,6 +529,7 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
             error=describe_failure(error),
             retryable=error.retryable,
             gateway_code=error.code,
+            gateway_error=error,
         )
         async with runtime.database.unit_of_work() as session:
             row = await session.get(Agent, agent_id)
