@@ -263,11 +263,12 @@ def apply_failure(
         )
     # The same codes and advice as every other gateway-backed route (pairing, scopes, auth,
     # unreachable, ...), plus what happens to the queued work.
-    failure = gateway_failure(outcome.gateway_error, f"Gateway {gateway.name}: {doing} failed")
-    failure.message = f"{failure.message} {queued[0].upper()}{queued[1:]}"
-    failure.args = (failure.message,)
-    failure.details = {**details, **(failure.details or {})}
-    return failure
+    return gateway_failure(
+        outcome.gateway_error,
+        f"Gateway {gateway.name}: {doing} failed",
+        then=f"{queued[0].upper()}{queued[1:]}",
+        details=details,
+    )
 
 
 async def _apply(

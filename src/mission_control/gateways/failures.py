@@ -63,19 +63,29 @@ def _code_and_hint(error: GatewayError) -> tuple[str, str]:
     return "gateway_error", ""
 
 
-def gateway_failure(error: GatewayError, doing: str | None = None) -> DomainError:
+def gateway_failure(
+    error: GatewayError,
+    doing: str | None = None,
+    *,
+    then: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> DomainError:
     """The domain error for ``error``; ``doing`` prefixes the message (e.g. SPEC 8.0's
-    ``Gateway nudge failed``)."""
+    ``Gateway nudge failed``), ``then`` ends it (what happens to the queued work), and
+    ``details`` are added to the error's own."""
     prefix = f"{doing}: " if doing else ""
+    suffix = f" {then}" if then else ""
+    extra = details or {}
     if isinstance(error, GatewayPairingRequired):
         return GatewayPairingRequiredError(
-            f"{prefix}{error.message}", details=pairing_details(error)
+            f"{prefix}{error.message}{suffix}", details={**extra, **pairing_details(error)}
         )
     code, hint = _code_and_hint(error)
     message = f"{prefix}{error.message}"
     if hint and hint not in message:
         message = f"{message} {hint}"
-    details: dict[str, Any] = {"gateway_code": error.code, "retryable": error.retryable}
+    message += suffix
+    details = {**extra, "gateway_code": error.code, "retryable": error.retryable}
     if error.retry_after is not None:
         details["retry_after_seconds"] = error.retry_after
     return GatewayUnavailable(message, code=code, details=details)
