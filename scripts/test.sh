@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up (Python deps, PostgreSQL, the OpenClaw gateway) and runs the whole suite:
+# Sets everything up (Python deps, PostgreSQL, Chromium, the OpenClaw gateway) and runs the whole suite:
 # ruff, mypy --strict, then pytest on SQLite and PostgreSQL. Extra arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -7,6 +7,7 @@ cd "$root"
 
 bash scripts/bootstrap.sh
 bash scripts/install-postgres.sh
+bash scripts/install-chromium.sh
 if [ -f scripts/install-gateway.sh ]; then
   bash scripts/install-gateway.sh
 fi

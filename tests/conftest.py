@@ -15,6 +15,8 @@ from mission_control.core.db import Database
 from tests.support.database import create_postgres_database, empty_all_tables
 from tests.support.postgres import PostgresServer
 
+pytest_plugins = ["tests.support.browser"]
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
