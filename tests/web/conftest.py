@@ -18,10 +18,13 @@ import pytest
 from cryptography.fernet import Fernet
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
+from mission_control.agents.models import Agent
+from mission_control.boards.models import Board
 from mission_control.core import migrations
 from mission_control.core.db import Database
 from mission_control.organizations.models import Organization
 from mission_control.organizations.service import ensure_local_owner, user_context
+from tests.support import factories
 from tests.support.browser import DESKTOP
 from tests.support.database import create_postgres_database, empty_all_tables
 from tests.support.mc_server import McServerError, McServerProcess
@@ -135,3 +138,31 @@ async def console(
     finally:
         for context in helper.contexts:
             await context.close()
+
+
+@dataclass
+class BoardTeam:
+    """A board of the operator's organisation with a lead and a worker (agent tokens)."""
+
+    organization: Organization
+    board: Board
+    lead: Agent
+    lead_token: str = field(repr=False)
+    worker: Agent
+    worker_token: str = field(repr=False)
+
+    def agent_headers(self, token: str) -> dict[str, str]:
+        return {"X-Agent-Token": token}
+
+
+async def board_team(console: Console, name: str = "Launch") -> BoardTeam:
+    """Rows written through the ORM as tests/api does. The gateway's URL is a closed port:
+    nothing here talks to a gateway (notifications to agents simply fail to deliver)."""
+    organization = await console.operator_organization()
+    async with console.database.unit_of_work() as session:
+        gateway = await factories.gateway(session, organization)
+        gateway.url = "ws://127.0.0.1:9"
+        board = await factories.board(session, organization, gateway, name=name)
+        lead, lead_token = await factories.agent(session, gateway, board, name="Lead", lead=True)
+        worker, worker_token = await factories.agent(session, gateway, board, name="Worker")
+    return BoardTeam(organization, board, lead, lead_token, worker, worker_token)

@@ -81,3 +81,16 @@ async def task_counts(
 
 async def board_group(session: AsyncSession, group_id: uuid.UUID) -> BoardGroup | None:
     return await session.get(BoardGroup, group_id)
+
+
+async def task_titles(
+    session: AsyncSession, board_ids: Collection[uuid.UUID], task_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Titles of these tasks, only on these boards (the caller checked access to them)."""
+    if not task_ids or not board_ids:
+        return {}
+    query = select(Task.id, Task.title).where(
+        Task.id.in_(list(task_ids)), Task.board_id.in_(list(board_ids))
+    )
+    rows = (await session.execute(query)).all()
+    return {row[0]: row[1] for row in rows}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mission_control.web import auth_pages, live, pages_boards, pages_dashboard, pages_tasks
+from mission_control.web import (
+    auth_pages,
+    live,
+    pages_activity,
+    pages_approvals,
+    pages_boards,
+    pages_dashboard,
+    pages_tasks,
+)
 
 router = APIRouter(include_in_schema=False)
 for page_router in (
@@ -13,5 +21,7 @@ for page_router in (
     pages_dashboard.router,
     pages_boards.router,
     pages_tasks.router,
+    pages_approvals.router,
+    pages_activity.router,
 ):
     router.include_router(page_router)

@@ -201,5 +201,13 @@ class ConsoleRoute(APIRoute):
                 status = error.status if 400 <= error.status < 600 else 400
                 title = "Not found" if status == 404 else "Cannot do that"
                 return error_page(request, status, title, error.message)
+            except Exception:
+                log.exception("console_page_failed", path=request.url.path)
+                return error_page(
+                    request,
+                    500,
+                    "Something went wrong",
+                    "The console could not complete this request; the server log has the details.",
+                )
 
         return handle
