@@ -197,6 +197,14 @@
 
   window.addEventListener("popstate", function () { window.location.reload(); });
 
+  // The skip link moves keyboard focus, not only the scroll position.
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest(".skip-link") : null;
+    if (!link) return;
+    var main = document.getElementById("main");
+    if (main) { event.preventDefault(); main.focus(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     wireDragAndDrop();
     startLive();
