@@ -257,35 +257,45 @@ class BoardView:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-async def board_view(tx: Tx, board_id: uuid.UUID) -> BoardView:
-    board = await readable_board(tx.session, tx.viewer, board_id)
-    caller = user_caller(tx.viewer.context)
+async def _board_parts(tx: Tx, board: Board) -> tuple[bool, list[AgentRead], list[Tag]]:
+    """Write access, the board's agents and the organisation's tags."""
     access = await board_access(tx.session, tx.viewer.context, board)
-    items, _ = await tasks.list_tasks(
-        tx.session, caller, board.id, TaskFilter(), limit=MAX_TASKS, offset=0
-    )
-    columns: dict[str, list[TaskRead]] = {status: [] for status, _ in COLUMNS}
-    for task in items:
-        columns.setdefault(task.status, []).append(task)
     agents, _ = await lifecycle.list_agents(
         tx.session, tx.viewer.context, board_id=board.id, gateway_id=None, limit=500, offset=0
     )
     tags, _ = await catalog.list_tags(
         tx.session, tx.viewer.context.organization.id, limit=500, offset=0
     )
+    return access.write, agents, tags
+
+
+def _pending_by_task(items: list[ApprovalRead]) -> dict[uuid.UUID, list[ApprovalRead]]:
+    pending: dict[uuid.UUID, list[ApprovalRead]] = defaultdict(list)
+    for approval in items:
+        for task_id in approval.task_ids:
+            pending[task_id].append(approval)
+    return pending
+
+
+async def board_view(tx: Tx, board_id: uuid.UUID) -> BoardView:
+    board = await readable_board(tx.session, tx.viewer, board_id)
+    caller = user_caller(tx.viewer.context)
+    can_write, agents, tags = await _board_parts(tx, board)
+    items, _ = await tasks.list_tasks(
+        tx.session, caller, board.id, TaskFilter(), limit=MAX_TASKS, offset=0
+    )
+    columns: dict[str, list[TaskRead]] = {status: [] for status, _ in COLUMNS}
+    for task in items:
+        columns.setdefault(task.status, []).append(task)
     pending_items, _ = await approvals.list_approvals(
         tx.session, caller, board.id, status="pending", task_id=None, limit=500, offset=0
     )
-    pending: dict[uuid.UUID, list[ApprovalRead]] = defaultdict(list)
-    for approval in pending_items:
-        for task_id in approval.task_ids:
-            pending[task_id].append(approval)
     chat, _ = await memory.list_board_memory(
         tx.session, board, MemoryFilters(is_chat=True), limit=CHAT_LIMIT, offset=0
     )
     return BoardView(
         board=board,
-        can_write=access.write,
+        can_write=can_write,
         paused=await memory.is_paused(tx.session, board.id),
         columns=columns,
         task_titles={task.id: task.title for task in items},
@@ -294,9 +304,35 @@ async def board_view(tx: Tx, board_id: uuid.UUID) -> BoardView:
         tags=tags,
         tag_names={tag.id: tag.name for tag in tags},
         fields=await catalog.board_fields(tx.session, caller, board.id),
-        pending=pending,
+        pending=_pending_by_task(pending_items),
         chat=list(reversed(chat)),
     )
+
+
+async def card_view(tx: Tx, board_id: uuid.UUID, task_id: uuid.UUID) -> tuple[BoardView, TaskRead]:
+    """What one card needs, without loading the whole board (the live update of one task)."""
+    board = await readable_board(tx.session, tx.viewer, board_id)
+    caller = user_caller(tx.viewer.context)
+    task = await tasks.get_task(tx.session, caller, board.id, task_id)
+    can_write, agents, tags = await _board_parts(tx, board)
+    pending_items, _ = await approvals.list_approvals(
+        tx.session, caller, board.id, status="pending", task_id=task.id, limit=100, offset=0
+    )
+    view = BoardView(
+        board=board,
+        can_write=can_write,
+        paused=False,
+        columns={},
+        task_titles=await repository.task_titles(tx.session, [board.id], task.blocked_by_task_ids),
+        agents=agents,
+        agent_names={agent.id: agent.name for agent in agents},
+        tags=tags,
+        tag_names={tag.id: tag.name for tag in tags},
+        fields=[],
+        pending=_pending_by_task(pending_items),
+        chat=[],
+    )
+    return view, task
 
 
 def render_board(
@@ -328,6 +364,22 @@ def render_board(
 async def board_page(board_id: uuid.UUID, web: WebDep) -> Response:
     async with web.read() as tx:
         return render_board(web, tx, await board_view(tx, board_id))
+
+
+@router.get("/boards/{board_id}/tasks/{task_id}/card")
+async def board_card(board_id: uuid.UUID, task_id: uuid.UUID, web: WebDep) -> Response:
+    """One card, for the board page's live update of a single task (404 once deleted)."""
+    async with web.read() as tx:
+        view, task = await card_view(tx, board_id, task_id)
+        return render(
+            web.request,
+            "card.html",
+            viewer=tx.viewer,
+            view=view,
+            board=view.board,
+            task=task,
+            columns=COLUMNS,
+        )
 
 
 async def board_error(

@@ -2,6 +2,8 @@
  *
  * 1. Live regions: a page whose <body> has data-live-stream listens to that SSE URL; on
  *    events it refetches itself and swaps every element marked data-live-region (by id).
+ *    On a board (data-cards), a task event refetches only that task's card and moves it to
+ *    its column; the whole page follows once events are quiet.
  * 2. Enhanced forms: a POST form (unless data-plain) is sent with fetch; the page the server
  *    answers with (the redirect target, or the same page with the error next to the control)
  *    replaces <main>, focus goes to the first error or back to the control that was used.
@@ -54,22 +56,103 @@
     document.dispatchEvent(new CustomEvent("console:refreshed"));
   }
 
-  function refresh() {
+  var liveSeq = 0;          // events seen so far
+  var reconcileTimer = null;
+
+  function refresh(afterCards) {
     if (refreshing) { refreshAgain = true; return; }
     refreshing = true;
+    var seq = liveSeq;
     fetch(window.location.href, { headers: { "X-Console-Refresh": "1" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) { if (html) swapRegions(parser.parseFromString(html, "text/html")); })
+      .then(function (html) {
+        if (!html) return;
+        // A page rendered before a newer single-card update must not undo it: try again.
+        if (afterCards && seq !== liveSeq) { scheduleReconcile(); return; }
+        swapRegions(parser.parseFromString(html, "text/html"));
+      })
       .catch(function () { /* the next event retries */ })
       .then(function () {
         refreshing = false;
-        if (refreshAgain) { refreshAgain = false; refresh(); }
+        if (refreshAgain) { refreshAgain = false; refresh(afterCards); }
       });
   }
 
   function scheduleRefresh() {
     if (refreshTimer) return;
-    refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 60);
+    refreshTimer = setTimeout(function () { refreshTimer = null; refresh(false); }, 60);
+  }
+
+  // After single-card updates, the whole page is fetched once things are quiet, for what a
+  // card cannot say alone (dependents unblocked, counts elsewhere, order).
+  function scheduleReconcile() {
+    if (reconcileTimer) clearTimeout(reconcileTimer);
+    reconcileTimer = setTimeout(function () { reconcileTimer = null; refresh(true); }, 1500);
+  }
+
+  var cardQueues = {};
+
+  function countCards() {
+    var columns = document.querySelectorAll("[data-drop-status]");
+    for (var i = 0; i < columns.length; i++) {
+      var count = columns[i].querySelector("[data-count]");
+      if (count) count.textContent = String(columns[i].querySelectorAll("li.card").length);
+    }
+  }
+
+  function placeCard(fresh) {
+    var id = fresh.id;
+    var keep = focusedId();
+    var old = document.getElementById(id);
+    var column = document.querySelector('[data-drop-status="' + fresh.getAttribute("data-status") + '"] ul.cards');
+    if (!column) return;
+    if (old) old.parentNode.removeChild(old);
+    var created = fresh.getAttribute("data-created") || "";
+    var siblings = column.querySelectorAll("li.card");
+    var before = null;
+    for (var i = 0; i < siblings.length; i++) {
+      if ((siblings[i].getAttribute("data-created") || "") < created) { before = siblings[i]; break; }
+    }
+    column.insertBefore(fresh, before);
+    countCards();
+    refocus(keep);
+    wireDragAndDrop();
+  }
+
+  function updateCard(base, taskId) {
+    var previous = cardQueues[taskId] || Promise.resolve();
+    cardQueues[taskId] = previous.then(function () {
+      return fetch(base + encodeURIComponent(taskId) + "/card", { credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 404) {
+            var gone = document.getElementById("card-" + taskId);
+            if (gone) gone.parentNode.removeChild(gone);
+            countCards();
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) {
+          if (!html) return;
+          var doc = parser.parseFromString(html, "text/html");
+          var fresh = doc.querySelector("li.card");
+          if (fresh) placeCard(document.importNode(fresh, true));
+        })
+        .catch(function () { scheduleRefresh(); });
+    });
+  }
+
+  function onLiveMessage(message) {
+    liveSeq += 1;
+    var event = null;
+    try { event = JSON.parse(message.data); } catch (error) { event = null; }
+    var cards = document.querySelector("[data-cards]");
+    if (cards && event && event.task_id && /^task\.(created|updated|deleted)$/.test(event.kind)) {
+      updateCard(cards.getAttribute("data-cards"), event.task_id);
+      scheduleReconcile();
+      return;
+    }
+    scheduleRefresh();
   }
 
   function setLiveState(text) {
@@ -83,7 +166,7 @@
     var source = new EventSource(url);
     source.onopen = function () { setLiveState("live"); document.body.setAttribute("data-live", "open"); };
     source.onerror = function () { setLiveState("live updates reconnecting…"); document.body.setAttribute("data-live", "reconnecting"); };
-    source.onmessage = function () { scheduleRefresh(); };
+    source.onmessage = onLiveMessage;
   }
 
   function replaceMain(doc, url, push) {
