@@ -351,7 +351,8 @@ def render_board(
         title=view.board.name,
         nav="boards",
         viewer=tx.viewer,
-        live_stream=f"/live/events?board_id={view.board.id}",
+        # Activity is not on the board page: its events would only cost a refresh.
+        live_stream=f"/live/events?board_id={view.board.id}&topics=tasks,approvals,memory,agents",
         view=view,
         board=view.board,
         columns=COLUMNS,

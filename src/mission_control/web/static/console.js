@@ -147,8 +147,10 @@
     var event = null;
     try { event = JSON.parse(message.data); } catch (error) { event = null; }
     var cards = document.querySelector("[data-cards]");
-    if (cards && event && event.task_id && /^task\.(created|updated|deleted)$/.test(event.kind)) {
-      updateCard(cards.getAttribute("data-cards"), event.task_id);
+    if (cards && event && /^task\./.test(event.kind)) {
+      if (event.task_id && /^task\.(created|updated|deleted)$/.test(event.kind)) {
+        updateCard(cards.getAttribute("data-cards"), event.task_id);
+      }
       scheduleReconcile();
       return;
     }
