@@ -156,3 +156,47 @@ async def test_approve_from_queue_then_task_moves_to_done(console: Console) -> N
         assert stored is not None
         assert stored.status == "done"
     await save_screenshot(page, "console-approved-done")
+
+
+async def test_task_with_tags_and_custom_fields_and_board_edit(console: Console) -> None:
+    team = await board_team(console, name="Fields board")
+    board_id = team.board.id
+    async with console.api() as api:
+        tag = await api.post("/api/v1/tags", json={"name": "Backend"})
+        assert tag.status_code == 201, tag.text
+        field = await api.post(
+            "/api/v1/custom-fields",
+            json={"key": "estimate_hours", "label": "Estimate (hours)", "field_type": "integer"},
+        )
+        assert field.status_code == 201, field.text
+        bound = await api.put(f"/api/v1/boards/{board_id}/custom-fields/{field.json()['id']}")
+        assert bound.status_code == 200, bound.text
+    page = await console.signed_in_page()
+    await page.goto(f"/boards/{board_id}")
+    await page.get_by_text("New task", exact=True).click()
+    await page.locator("#new-task-title").fill("Build the API")
+    await page.get_by_label("Backend").check()
+    await page.locator("#new-task-assignee").select_option(label="Worker")
+    # The browser's own number check is bypassed: the API's refusal must show instead.
+    await page.locator("#new-task-cf-estimate_hours").evaluate("e => e.type = 'text'")
+    await page.locator("#new-task-cf-estimate_hours").fill("lots")
+    await page.get_by_role("button", name="Create task").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Custom field 'estimate_hours' must be an integer."
+    )
+    await page.locator("#new-task-title").fill("Build the API")
+    await page.locator("#new-task-cf-estimate_hours").fill("8")
+    await page.get_by_role("button", name="Create task").click()
+    built = card(page, "Build the API")
+    await expect(built).to_contain_text("Backend")
+    await expect(built).to_contain_text("Worker")
+    await built.get_by_role("link", name="Build the API").click()
+    await expect(page.locator("dl.facts")).to_contain_text("estimate_hours")
+    await expect(page.locator("dl.facts")).to_contain_text("8")
+
+    await page.goto(f"/boards/{board_id}/edit")
+    await page.get_by_label("Name").fill("Fields board, renamed")
+    await page.get_by_label("Tasks pass through review before done").check()
+    await page.get_by_role("button", name="Save board").click()
+    await expect(page.get_by_role("heading", name="Fields board, renamed", level=1)).to_be_visible()
+    await save_screenshot(page, "console-board-fields")

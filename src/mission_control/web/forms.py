@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mission_control.core.errors import InvalidInput
-from mission_control.web.routing import Form
+from mission_control.web.formdata import Form
 
 
 def text_or_none(form: Form, name: str) -> str | None:

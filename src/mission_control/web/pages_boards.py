@@ -31,10 +31,10 @@ from mission_control.tasks.models import Tag
 from mission_control.tasks.repository import TaskFilter
 from mission_control.tasks.schemas import BoardFieldRead, TaskRead
 from mission_control.web import forms, repository
+from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
 from mission_control.web.routing import (
     ConsoleRoute,
-    Form,
     Tx,
     Web,
     WebDep,
@@ -152,7 +152,7 @@ async def _board_form(
     tx: Tx,
     *,
     board: Board | None,
-    form: dict[str, str] | None = None,
+    form: Form | None = None,
     error: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -165,7 +165,7 @@ async def _board_form(
         nav="boards",
         viewer=tx.viewer,
         board=board,
-        form=form or {},
+        form=form or Form({}),
         rules=RULES,
         gateways=await _gateway_names(tx),
         errors={"board": error} if error else {},
@@ -194,7 +194,7 @@ async def create_board(web: WebDep) -> Response:
                 web,
                 tx,
                 board=None,
-                form=form.as_dict(),
+                form=form,
                 error=error_message(error),
                 status_code=status,
             )
@@ -228,7 +228,7 @@ async def update_board(board_id: uuid.UUID, web: WebDep) -> Response:
                 web,
                 tx,
                 board=board,
-                form=form.as_dict(),
+                form=form,
                 error=error_message(error),
                 status_code=status,
             )
@@ -341,7 +341,7 @@ def render_board(
     view: BoardView,
     *,
     errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
+    form: Form | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -357,7 +357,7 @@ def render_board(
         board=view.board,
         columns=COLUMNS,
         errors=errors or {},
-        form=form or {},
+        form=form or Form({}),
     )
 
 
@@ -388,7 +388,7 @@ async def board_error(
     board_id: uuid.UUID,
     key: str,
     error: DomainError | ValidationError,
-    form: dict[str, str] | None = None,
+    form: Form | None = None,
 ) -> Response:
     """The board page again, with the service's message next to the control ``key``."""
     async with web.read() as tx:
@@ -414,5 +414,5 @@ async def post_chat(board_id: uuid.UUID, web: WebDep) -> Response:
                 base_url=web.runtime.settings.agent_base_url,
             )
     except (DomainError, ValidationError) as error:
-        return await board_error(web, board_id, "chat", error, form.as_dict())
+        return await board_error(web, board_id, "chat", error, form)
     return web.redirect(f"/boards/{board_id}#chat")

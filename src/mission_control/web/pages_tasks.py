@@ -20,11 +20,11 @@ from mission_control.tasks.actors import user_caller
 from mission_control.tasks.repository import TaskFilter
 from mission_control.tasks.schemas import BoardFieldRead, TaskCreate, TaskUpdate
 from mission_control.web import forms
+from mission_control.web.formdata import Form
 from mission_control.web.pages_boards import COLUMNS, board_error, board_view
 from mission_control.web.rendering import render
 from mission_control.web.routing import (
     ConsoleRoute,
-    Form,
     Tx,
     Web,
     WebDep,
@@ -86,7 +86,7 @@ async def create_task(board_id: uuid.UUID, web: WebDep) -> Response:
                 tx.session, caller, board.id, TaskCreate(**_task_values(form, fields))
             )
     except (DomainError, ValidationError) as error:
-        return await board_error(web, board_id, "new-task", error, form.as_dict())
+        return await board_error(web, board_id, "new-task", error, form)
     return web.redirect(f"/boards/{board_id}")
 
 
@@ -114,6 +114,8 @@ async def _task_error(
     task_id: uuid.UUID,
     key: str,
     error: DomainError | ValidationError,
+    *,
+    sent: Form | None = None,
 ) -> Response:
     if form.get("from") == "task":
         async with web.read() as tx:
@@ -125,6 +127,7 @@ async def _task_error(
                 task_id,
                 errors={key: error_message(error)},
                 status_code=status,
+                form=sent,
             )
     return await board_error(web, board_id, key, error)
 
@@ -167,7 +170,7 @@ async def edit_task(board_id: uuid.UUID, task_id: uuid.UUID, web: WebDep) -> Res
         await _update(web, board_id, task_id, values)
     except (DomainError, ValidationError) as error:
         form_with_origin = Form({"from": ["task"]})
-        return await _task_error(web, form_with_origin, board_id, task_id, "edit", error)
+        return await _task_error(web, form_with_origin, board_id, task_id, "edit", error, sent=form)
     return web.redirect(f"/boards/{board_id}/tasks/{task_id}")
 
 
@@ -197,6 +200,7 @@ async def render_task(
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    form: Form | None = None,
 ) -> Response:
     view = await board_view(tx, board_id)
     caller = user_caller(tx.viewer.context)
@@ -235,6 +239,7 @@ async def render_task(
         dependents=[item for item in dependents if task.id in item.depends_on_task_ids],
         columns=COLUMNS,
         errors=errors or {},
+        form=form or Form({}),
     )
 
 

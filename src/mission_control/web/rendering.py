@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from mission_control import __version__
 from mission_control.core.clock import utcnow
+from mission_control.web.formdata import Form
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,6 +54,15 @@ def short_id(value: object) -> str:
     return str(value)[:8]
 
 
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][\w.-]{0,99})")
+
+
+def mentions(text: str | None) -> Markup:
+    """The text, escaped, with each @name marked (task comments and chat)."""
+    escaped = str(escape(text or ""))
+    return Markup(_MENTION.sub(r'<strong class="mention">@\1</strong>', escaped))  # noqa: S704
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -59,7 +71,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(ago=ago, when=when, short_id=short_id)
+    env.filters.update(ago=ago, when=when, short_id=short_id, mentions=mentions)
     env.globals.update(version=__version__, static=STATIC_PREFIX)
     return env
 
@@ -82,7 +94,7 @@ def render(
     context.setdefault("errors", {})
     context.setdefault("nav", "")
     context.setdefault("live_stream", "")
-    context.setdefault("form", {})
+    context.setdefault("form", Form({}))
     viewer = context["viewer"]
     context.setdefault("csrf_token", viewer.csrf_token if viewer is not None else "")
     html = templates.get_template(template).render(request=request, **context)

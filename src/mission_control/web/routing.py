@@ -26,6 +26,7 @@ from mission_control.core.errors import DomainError, NotFound
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.web import sessions
+from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
 from mission_control.web.sessions import SESSION_COOKIE, Viewer
 
@@ -42,26 +43,6 @@ class SignInRequired(Exception):
 
 class CsrfRefused(Exception):
     """A post without this session's CSRF token."""
-
-
-class Form:
-    """A parsed urlencoded form: ``get`` for one value, ``all`` for repeated fields."""
-
-    def __init__(self, values: dict[str, list[str]]) -> None:
-        self._values = values
-
-    def get(self, name: str, default: str = "") -> str:
-        items = self._values.get(name)
-        return items[0] if items else default
-
-    def all(self, name: str) -> list[str]:
-        return [item for item in self._values.get(name, []) if item != ""]
-
-    def has(self, name: str) -> bool:
-        return name in self._values
-
-    def as_dict(self) -> dict[str, str]:
-        return {name: items[0] for name, items in self._values.items() if items}
 
 
 @dataclass
