@@ -17,6 +17,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
+from sqlalchemy.exc import DBAPIError
 
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
@@ -121,12 +122,26 @@ async def console_database(console_database_url: str) -> AsyncIterator[Database]
         await database.dispose()
 
 
+async def empty_tables(database: Database, attempts: int = 5) -> None:
+    """Empties every table while the served process runs: its background loops (notifier,
+    governor) read tables in another order than TRUNCATE locks them, so PostgreSQL may
+    pick the TRUNCATE as a deadlock victim; it is tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await empty_all_tables(database)
+            return
+        except DBAPIError as error:
+            if "deadlock" not in str(error).lower() or attempt == attempts:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+
+
 @pytest.fixture
 async def console(
     console_server: McServerProcess, console_database: Database, browser: Browser
 ) -> AsyncIterator[Console]:
     """A clean database and the console helpers; browser contexts closed after the test."""
-    await empty_all_tables(console_database)
+    await empty_tables(console_database)
     helper = Console(
         base_url=console_server.base_url,
         operator_token=console_server.operator_token,

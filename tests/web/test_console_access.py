@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from playwright.async_api import expect
+from sqlalchemy import update
 
+from mission_control.core.clock import utcnow
 from mission_control.organizations.models import Role
+from mission_control.users.models import UserToken
 from tests.support import factories, task_factories
 from tests.support.browser import save_screenshot
 from tests.web.conftest import Console, board_team
@@ -58,3 +61,11 @@ async def test_member_without_grant_cannot_see_the_board(console: Console) -> No
     await expect(page.get_by_role("heading", name="Not found", level=1)).to_be_visible()
     await expect(page.get_by_text("Secret launch")).to_have_count(0)
     await save_screenshot(page, "console-member-no-grant-404")
+
+    # Revoking the personal token that signed in ends its console session.
+    async with console.database.unit_of_work() as session:
+        await session.execute(
+            update(UserToken).where(UserToken.user_id == member.user.id).values(revoked_at=utcnow())
+        )
+    await page.goto("/boards")
+    await expect(page).to_have_url(console.url("/sign-in?next=%2Fboards"))

@@ -113,6 +113,10 @@ async def test_approve_from_queue_then_task_moves_to_done(console: Console) -> N
             session, team.board, title="Release notes", status="review", assignee=team.worker
         )
         task_id = task.id
+    page = await console.signed_in_page()
+    await page.goto("/approvals")
+    await expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-live", "open")
     async with console.api() as api:
         raised = await api.post(
             f"/api/v1/agent/boards/{team.board.id}/approvals",
@@ -126,8 +130,11 @@ async def test_approve_from_queue_then_task_moves_to_done(console: Console) -> N
             headers={"X-Agent-Token": team.lead_token, "Authorization": ""},
         )
         assert raised.status_code == 201, raised.text
+    # The open queue shows the new approval without a reload.
+    await expect(page.locator("article")).to_contain_text(
+        "Notes reviewed by two people.", timeout=2_000
+    )
 
-    page = await console.signed_in_page()
     await page.goto(f"/boards/{team.board.id}")
     release = card(page, "Release notes")
     await expect(release.get_by_role("link", name="approval pending")).to_be_visible()

@@ -55,6 +55,16 @@ async def test_task_detail_comments_and_chat_pause(console: Console) -> None:
     await page.goto(f"/activity?board_id={team.board.id}&type=task.")
     await expect(page.locator("#activity-feed")).to_contain_text("Write up the findings")
     await expect(page.locator("#activity-feed")).not_to_contain_text("paused")
+    await expect(page.locator("body")).to_have_attribute("data-live", "open")
+    async with console.api() as api:
+        moved = await api.patch(
+            f"/api/v1/boards/{team.board.id}/tasks/{first.id}", json={"status": "in_progress"}
+        )
+        assert moved.status_code == 200, moved.text
+    # The filtered feed takes the new event live.
+    await expect(page.locator("#activity-feed")).to_contain_text(
+        "moved from inbox to in_progress", timeout=2_000
+    )
     await save_screenshot(page, "console-activity-filtered")
 
 
