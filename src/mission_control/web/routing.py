@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mission_control.access.service import board_access
 from mission_control.boards import repository as boards
@@ -182,6 +183,8 @@ class ConsoleRoute(APIRoute):
                 status = error.status if 400 <= error.status < 600 else 400
                 title = "Not found" if status == 404 else "Cannot do that"
                 return error_page(request, status, title, error.message)
+            except StarletteHTTPException:
+                raise
             except Exception:
                 log.exception("console_page_failed", path=request.url.path)
                 return error_page(
