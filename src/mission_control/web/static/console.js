@@ -276,6 +276,7 @@
         input.value = status;
         form.appendChild(input);
         submitEnhanced(form, null);
+        form.removeChild(input); // sent already: a later button press must not carry it
       });
     }
   }
