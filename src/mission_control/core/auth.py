@@ -64,7 +64,8 @@ def _organization_id(request: Request) -> uuid.UUID | None:
         ) from error
 
 
-async def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> UserContext:
+async def current_account(request: Request, session: SessionDep, runtime: RuntimeDep) -> User:
+    """The signed-in user, whatever organisations they belong to (none is fine here)."""
     token = _bearer(request)
     if token is None:
         raise Unauthorized("Send the operator token as 'Authorization: Bearer <token>'.")
@@ -77,6 +78,21 @@ async def current_user(request: Request, session: SessionDep, runtime: RuntimeDe
         user = await ensure_local_owner(session)
     else:
         raise Unauthorized("The operator token is not valid.")
+    return user
+
+
+AccountDep = Annotated[User, Depends(current_account)]
+
+
+def requested_organization_id(request: Request) -> uuid.UUID | None:
+    """The organisation asked for in X-Organization-Id, or None for the default one."""
+    return _organization_id(request)
+
+
+async def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> UserContext:
+    """The signed-in user acting in one organisation: the one X-Organization-Id names, else
+    their oldest membership."""
+    user = await current_account(request, session, runtime)
     return await user_context(session, user, _organization_id(request))
 
 
