@@ -36,6 +36,7 @@ from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
 from mission_control.onboarding.agent_router import router as onboarding_agent_router
 from mission_control.onboarding.router import router as onboarding_router
+from mission_control.organizations.router import invites_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.provisioning.reconciler import running_reconciler
 from mission_control.settings import Settings
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(_ops_router())
     for router in (
         organizations_router,
+        invites_router,
         users_router,
         gateways_router,
         boards_router,

@@ -85,6 +85,19 @@ class Settings(BaseSettings):
         default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
     )
     db_echo: bool = False
+    # Invite mail (docs/teams.md): unset host means invite links are shown once in the answer.
+    smtp_host: str | None = Field(default=None, description="SMTP server for invite mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls (port 587), ssl (port 465) or none."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="mission-control@localhost", max_length=320)
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    invite_ttl_hours: int = Field(
+        default=72, ge=1, le=720, description="Default lifetime of an invite link."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

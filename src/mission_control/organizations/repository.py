@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.boards.models import Board, BoardGroup
@@ -190,3 +191,33 @@ async def invite_by_token_id(session: AsyncSession, token_id: str) -> Organizati
         select(OrganizationInvite).where(OrganizationInvite.token_id == token_id)
     )
     return result.scalar_one_or_none()
+
+
+async def claim_invite(
+    session: AsyncSession, invite_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> bool:
+    """Marks the invite accepted unless it already is (or was revoked, or expired): one
+    conditional UPDATE, so two concurrent accepts cannot both win."""
+    result = await session.execute(
+        update(OrganizationInvite)
+        .where(
+            OrganizationInvite.id == invite_id,
+            OrganizationInvite.accepted_at.is_(None),
+            OrganizationInvite.revoked_at.is_(None),
+            OrganizationInvite.expires_at > now,
+        )
+        .values(accepted_at=now, accepted_by_user_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def member_with_email(
+    session: AsyncSession, org_id: uuid.UUID, email: str
+) -> OrganizationMember | None:
+    result = await session.execute(
+        select(OrganizationMember)
+        .join(User, User.id == OrganizationMember.user_id)
+        .where(OrganizationMember.organization_id == org_id, func.lower(User.email) == email)
+    )
+    return result.scalars().first()

@@ -11,11 +11,22 @@ import uuid
 from fastapi import APIRouter, Request, status
 
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import AccountDep, SessionDep, UserDep, requested_organization_id
+from mission_control.core.auth import (
+    AccountDep,
+    RuntimeDep,
+    SessionDep,
+    UserDep,
+    requested_organization_id,
+)
 from mission_control.core.pagination import Page, PageDep
-from mission_control.organizations import management, service
+from mission_control.organizations import invites, management, service
 from mission_control.organizations.schemas import (
     GrantsReplace,
+    InviteAccept,
+    InviteAccepted,
+    InviteCreate,
+    InviteCreated,
+    InviteRead,
     MemberDetail,
     MemberRead,
     MemberUpdate,
@@ -27,6 +38,7 @@ from mission_control.organizations.schemas import (
 from mission_control.organizations.service import UserContext
 
 router = APIRouter(prefix=f"{API_PREFIX}/organizations", tags=["organizations"])
+invites_router = APIRouter(prefix=f"{API_PREFIX}/invites", tags=["organizations"])
 
 
 def _read(context: UserContext) -> OrganizationRead:
@@ -123,3 +135,50 @@ async def replace_grants(
 ) -> MemberDetail:
     """Set the member's per-board read/write grants (the whole list; admins)."""
     return await management.replace_grants(session, context, member_id, data.board_grants)
+
+
+@router.post("/me/invites", response_model=InviteCreated, status_code=status.HTTP_201_CREATED)
+async def create_invite(
+    data: InviteCreate, context: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> InviteCreated:
+    """Invite an email address with a role, all-boards flags and board grants (admins; owners
+    to invite owners). With MC_SMTP_HOST set the link is mailed; otherwise (or when mailing
+    fails) the token and link are in this answer, the only time they are shown."""
+    created = await invites.create_invite(session, context, data, runtime.settings)
+    return InviteCreated(
+        **invites.to_read(created.invite).model_dump(),
+        delivery=created.delivery,
+        delivery_error=created.delivery_error,
+        token=created.token,
+        accept_url=created.accept_url,
+    )
+
+
+@router.get("/me/invites", response_model=Page[InviteRead])
+async def list_invites(context: UserDep, session: SessionDep, page: PageDep) -> Page[InviteRead]:
+    """Invites of the active organisation, newest first, with their status (admins)."""
+    items, total = await invites.list_invites(
+        session, context, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[invites.to_read(item) for item in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.delete("/me/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_invite(invite_id: uuid.UUID, context: UserDep, session: SessionDep) -> None:
+    """Revoke a pending invite so its link no longer works (admins)."""
+    await invites.revoke_invite(session, context, invite_id)
+
+
+@invites_router.post("/accept", response_model=InviteAccepted)
+async def accept_invite(
+    data: InviteAccept, user: AccountDep, session: SessionDep
+) -> InviteAccepted:
+    """Join the invite's organisation with its role and grants, as the signed-in user.
+    Unknown token: 404; revoked, used or expired: 410 (invite_revoked, invite_used,
+    invite_expired); an invite for another email address: 403 invite_email_mismatch."""
+    return await invites.accept_invite(session, user, data.token)

@@ -117,8 +117,11 @@ class InviteCreate(BaseModel):
     all_boards_read: bool = False
     all_boards_write: bool = False
     board_grants: list[BoardGrant] = Field(default_factory=list, max_length=1000)
-    expires_in_hours: int = Field(
-        default=72, ge=1, le=24 * 30, description="How long the invite may be accepted."
+    expires_in_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 30,
+        description="How long the invite may be accepted; default MC_INVITE_TTL_HOURS (72).",
     )
 
     @model_validator(mode="after")
