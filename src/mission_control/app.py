@@ -17,6 +17,7 @@ from mission_control.agents.agent_router import router as agent_api_router
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
+from mission_control.boards.group_router import router as board_groups_router
 from mission_control.boards.router import router as boards_router
 from mission_control.coordination.router import router as coordination_router
 from mission_control.core import migrations
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         users_router,
         gateways_router,
         boards_router,
+        board_groups_router,
         agent_api_router,
         agents_router,
         tasks_router,
