@@ -35,6 +35,7 @@ from mission_control.governor.service import running_governor
 from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
+from mission_control.oidc.verifier import IssuerConfig, OidcVerifier
 from mission_control.onboarding.agent_router import router as onboarding_agent_router
 from mission_control.onboarding.router import router as onboarding_router
 from mission_control.organizations.router import invites_router
@@ -54,7 +55,8 @@ log = get_logger("mission_control.app")
 
 def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Everything the app needs, validated up front so a bad setting fails at start-up."""
-    operator_token = settings.operator_token()
+    # Without local auth there is no operator token: it is refused, so it is not required.
+    operator_token = settings.operator_token() if settings.local_enabled else ""
     if settings.secret_key is not None:
         secrets = SecretBox(settings.secret_key.get_secret_value())
     else:
@@ -64,6 +66,22 @@ def build_runtime(settings: Settings, database: Database | None = None) -> Runti
         database=database or Database(settings.resolved_database_url, echo=settings.db_echo),
         secrets=secrets,
         operator_token=operator_token,
+        oidc=_oidc_verifier(settings),
+    )
+
+
+def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    if not settings.oidc_enabled:
+        return None
+    issuer, audience = settings.require_oidc()
+    return OidcVerifier(
+        IssuerConfig(
+            issuer=issuer,
+            audience=audience,
+            leeway_seconds=settings.oidc_leeway_seconds,
+            jwks_cache_seconds=settings.oidc_jwks_cache_seconds,
+            jwks_min_refetch_seconds=settings.oidc_jwks_min_refetch_seconds,
+        )
     )
 
 
