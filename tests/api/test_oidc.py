@@ -219,3 +219,48 @@ async def test_invited_oidc_user_sees_only_the_granted_board(
     assert [(o["id"], o["active"]) for o in orgs] == [(str(world.org.id), True)]
     boards = (await client.get("/api/v1/boards", headers=mallory)).json()["items"]
     assert [b["id"] for b in boards] == [str(world.board.id)]
+
+
+async def test_console_flow_authorization_code_with_pkce(
+    issuer: Issuer, runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from mission_control.core.errors import Unauthorized
+    from mission_control.oidc import flow
+    from tests.support.oidc import CLIENT_SECRET, REDIRECT_URI
+
+    assert runtime.oidc is not None
+    oidc_client = flow.Client(
+        client_id=AUDIENCE,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=REDIRECT_URI,
+        scopes="openid email profile",
+    )
+    pending = flow.new_sign_in("/console")
+    url = await flow.authorization_url(runtime.oidc, oidc_client, pending)
+    query = parse_qs(urlsplit(url).query)
+    assert query["code_challenge"] == [flow.code_challenge(pending.code_verifier)]
+    assert query["code_challenge_method"] == ["S256"]
+    async with httpx.AsyncClient(timeout=10) as browser:
+        await browser.put(f"{issuer.url}/users/nina", json={"email": "nina@example.com"})
+        # The person signs in at the provider, which sends the browser back with a code.
+        back = await browser.post(url, data={"sub": "nina"})
+    assert back.status_code == 302
+    returned = parse_qs(urlsplit(back.headers["location"]).query)
+    assert returned["state"] == [pending.state]
+    token, claims = await flow.finish_sign_in(
+        runtime.oidc, oidc_client, pending, returned["code"][0]
+    )
+    assert claims["sub"] == "nina"
+    me = await client.get("/api/v1/organizations/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    # A code works once; a sign-in whose nonce is another's is refused.
+    with pytest.raises(Unauthorized):
+        await flow.finish_sign_in(runtime.oidc, oidc_client, pending, returned["code"][0])
+    async with httpx.AsyncClient(timeout=10) as browser:
+        again = await browser.post(url, data={"sub": "nina"})
+    code = parse_qs(urlsplit(again.headers["location"]).query)["code"][0]
+    other = flow.new_sign_in("/console")
+    with pytest.raises(Unauthorized, match="nonce"):
+        await flow.finish_sign_in(runtime.oidc, oidc_client, other, code)
