@@ -322,3 +322,23 @@ async def test_unreachable_smtp_server_falls_back_to_showing_the_link(
         async with database.unit_of_work() as session:
             stored = await session.scalar(select(OrganizationInvite.email))
         assert stored == "eve@example.com"
+
+
+async def test_two_users_racing_for_one_invite_one_wins(
+    client: httpx.AsyncClient, world: World, database: Database
+) -> None:
+    import asyncio
+
+    created = await client.post(
+        INVITES, json=_invite_body(world, "race@example.com"), headers=world.as_(Actor.ADMIN)
+    )
+    token = created.json()["token"]
+    # Neither has an email, so only the one-time rule stands between them.
+    first, second = await newcomer(database, None), await newcomer(database, None)
+    answers = await asyncio.gather(
+        client.post(ACCEPT, json={"token": token}, headers=first),
+        client.post(ACCEPT, json={"token": token}, headers=second),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 410], [a.text for a in answers]
+    members = await client.get("/api/v1/organizations/me/members", headers=world.as_(Actor.ADMIN))
+    assert members.json()["total"] == 4  # the three matrix users and the winner
