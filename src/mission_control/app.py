@@ -47,6 +47,7 @@ from mission_control.streams.router import router as streams_router
 from mission_control.tasks.agent_router import router as tasks_agent_router
 from mission_control.tasks.router import router as tasks_router
 from mission_control.users.router import router as users_router
+from mission_control.web import mount_console
 from mission_control.webhooks.router import public_router as webhooks_public_router
 from mission_control.webhooks.router import router as webhooks_router
 
@@ -184,4 +185,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         onboarding_agent_router,
     ):
         app.include_router(router)
+    mount_console(app)
     return app

@@ -27,6 +27,7 @@ from mission_control.tasks.models import (
     TaskTag,
 )
 from mission_control.users.models import User, UserToken
+from mission_control.web.models import ConsoleSession
 from mission_control.webhooks.models import BoardWebhook, BoardWebhookPayload
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "BoardOnboardingSession",
     "BoardWebhook",
     "BoardWebhookPayload",
+    "ConsoleSession",
     "CustomFieldDefinition",
     "Gateway",
     "Notification",

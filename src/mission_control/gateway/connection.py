@@ -224,6 +224,11 @@ class GatewayConnection:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def last_error(self) -> GatewayError | None:
+        """Why the last connection attempt failed (None after a successful handshake)."""
+        return self._last_error
+
     async def connect(self) -> GatewayProfile:
         """Connect once (raising the classified error on failure), then keep the link alive."""
         if self._supervisor is not None:

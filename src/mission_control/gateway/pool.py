@@ -37,6 +37,10 @@ class GatewayPool:
             self._clients[target] = client
             return client
 
+    def peek(self, target: GatewayTarget) -> GatewayClient | None:
+        """The client for `target` if one was opened; never connects (for status displays)."""
+        return self._clients.get(target)
+
     async def discard(self, target: GatewayTarget) -> None:
         """Close and forget one target (e.g. its token or URL changed)."""
         client = self._clients.pop(target, None)

@@ -1,0 +1,27 @@
+"""Every console page router, in one list: a new page module adds its router here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mission_control.web import (
+    auth_pages,
+    live,
+    pages_activity,
+    pages_approvals,
+    pages_boards,
+    pages_dashboard,
+    pages_tasks,
+)
+
+router = APIRouter(include_in_schema=False)
+for page_router in (
+    auth_pages.router,
+    live.router,
+    pages_dashboard.router,
+    pages_boards.router,
+    pages_tasks.router,
+    pages_approvals.router,
+    pages_activity.router,
+):
+    router.include_router(page_router)
