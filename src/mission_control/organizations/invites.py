@@ -35,7 +35,7 @@ from mission_control.settings import Settings
 from mission_control.users.models import User
 
 INVITE_TOKEN_PREFIX = "mci"
-ACCEPT_PATH = "/console/invites/accept"
+ACCEPT_PATH = "/invites/accept"
 
 
 @dataclass(frozen=True, slots=True)
