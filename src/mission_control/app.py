@@ -17,6 +17,7 @@ from mission_control.agents.agent_router import router as agent_api_router
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
+from mission_control.boards.group_router import router as board_groups_router
 from mission_control.boards.router import router as boards_router
 from mission_control.coordination.router import router as coordination_router
 from mission_control.core import migrations
@@ -34,8 +35,10 @@ from mission_control.governor.service import running_governor
 from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
+from mission_control.oidc.verifier import IssuerConfig, OidcVerifier
 from mission_control.onboarding.agent_router import router as onboarding_agent_router
 from mission_control.onboarding.router import router as onboarding_router
+from mission_control.organizations.router import invites_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.provisioning.reconciler import running_reconciler
 from mission_control.settings import Settings
@@ -53,7 +56,8 @@ log = get_logger("mission_control.app")
 
 def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Everything the app needs, validated up front so a bad setting fails at start-up."""
-    operator_token = settings.operator_token()
+    # Without local auth there is no operator token: it is refused, so it is not required.
+    operator_token = settings.operator_token() if settings.local_enabled else ""
     if settings.secret_key is not None:
         secrets = SecretBox(settings.secret_key.get_secret_value())
     else:
@@ -63,6 +67,22 @@ def build_runtime(settings: Settings, database: Database | None = None) -> Runti
         database=database or Database(settings.resolved_database_url, echo=settings.db_echo),
         secrets=secrets,
         operator_token=operator_token,
+        oidc=_oidc_verifier(settings),
+    )
+
+
+def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    if not settings.oidc_enabled:
+        return None
+    issuer, audience = settings.require_oidc()
+    return OidcVerifier(
+        IssuerConfig(
+            issuer=issuer,
+            audience=audience,
+            leeway_seconds=settings.oidc_leeway_seconds,
+            jwks_cache_seconds=settings.oidc_jwks_cache_seconds,
+            jwks_min_refetch_seconds=settings.oidc_jwks_min_refetch_seconds,
+        )
     )
 
 
@@ -141,9 +161,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(_ops_router())
     for router in (
         organizations_router,
+        invites_router,
         users_router,
         gateways_router,
         boards_router,
+        board_groups_router,
         agent_api_router,
         agents_router,
         tasks_router,

@@ -44,7 +44,11 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default: an SQLite file in the data directory.",
     )
-    auth_mode: Literal["local"] = "local"
+    auth_mode: Literal["local", "oidc", "local+oidc"] = Field(
+        default="local",
+        description="local: the operator token; oidc: JWTs from MC_OIDC_ISSUER (the operator "
+        "token is refused); local+oidc: both. Personal API tokens work in every mode.",
+    )
     auth_token: SecretStr | None = Field(
         default=None, description="Operator bearer token (local auth mode), >= 50 characters."
     )
@@ -85,6 +89,43 @@ class Settings(BaseSettings):
         default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
     )
     db_echo: bool = False
+    # Invite mail (docs/teams.md): unset host means invite links are shown once in the answer.
+    smtp_host: str | None = Field(default=None, description="SMTP server for invite mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls (port 587), ssl (port 465) or none."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="mission-control@localhost", max_length=320)
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # OpenID Connect sign-on (MC_AUTH_MODE=oidc or local+oidc; docs/teams.md).
+    oidc_issuer: str | None = Field(
+        default=None, description="Issuer URL; its /.well-known/openid-configuration is read."
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The aud a bearer JWT must carry (usually the client id)."
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="Client id of the console's sign-in; default MC_OIDC_AUDIENCE."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Only for a confidential client; PKCE needs none."
+    )
+    oidc_scopes: str = "openid email profile"
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat (at most 5 min)."
+    )
+    oidc_jwks_cache_seconds: float = Field(default=3600.0, ge=10, le=86400)
+    oidc_jwks_min_refetch_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="A token naming an unknown key refetches the JWKS at most this often.",
+    )
+    invite_ttl_hours: int = Field(
+        default=72, ge=1, le=720, description="Default lifetime of an invite link."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -116,6 +157,26 @@ class Settings(BaseSettings):
     @property
     def agent_base_url(self) -> str:
         return str(self.base_url).rstrip("/")
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.auth_mode in ("oidc", "local+oidc")
+
+    @property
+    def local_enabled(self) -> bool:
+        return self.auth_mode in ("local", "local+oidc")
+
+    def require_oidc(self) -> tuple[str, str]:
+        """Issuer and audience for the OIDC modes; raises SettingsError naming what is missing."""
+        issuer, audience = self.oidc_issuer, self.oidc_audience
+        if not issuer or not audience:
+            missing = [
+                name
+                for name, value in (("MC_OIDC_ISSUER", issuer), ("MC_OIDC_AUDIENCE", audience))
+                if not value
+            ]
+            raise SettingsError(f"MC_AUTH_MODE={self.auth_mode} needs {' and '.join(missing)}.")
+        return issuer, audience
 
     def operator_token(self) -> str:
         """The operator token, validated; raises SettingsError with what to do."""

@@ -7,6 +7,7 @@ route answers with success or with the status SPEC names. Rows are written throu
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +46,8 @@ class World:
     main: Agent
     other_org: Organization
     headers: dict[Actor, dict[str, str]] = field(default_factory=dict)
+    # The membership row of each user actor (OTHER_ORG_USER's is in other_org).
+    member_ids: dict[Actor, uuid.UUID] = field(default_factory=dict)
 
     def as_(self, actor: Actor) -> dict[str, str]:
         return dict(self.headers[actor])
@@ -82,5 +85,11 @@ async def build_world(session: AsyncSession, gateway: Gateway | None = None) -> 
         Actor.BOARD_WORKER: _agent_headers(worker_token),
         Actor.BOARD_LEAD: _agent_headers(lead_token),
         Actor.GATEWAY_MAIN: _agent_headers(main_token),
+    }
+    world.member_ids = {
+        Actor.OTHER_ORG_USER: outsider.member.id,
+        Actor.MEMBER_NO_GRANT: no_grant.member.id,
+        Actor.MEMBER_READ: reader.member.id,
+        Actor.ADMIN: admin.member.id,
     }
     return world

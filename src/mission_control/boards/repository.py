@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.boards.models import Board, BoardGroup
@@ -77,3 +77,49 @@ async def group_in_organization(
         select(BoardGroup).where(BoardGroup.id == group_id, BoardGroup.organization_id == org_id)
     )
     return result.scalar_one_or_none()
+
+
+async def groups_page(
+    session: AsyncSession, org_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[BoardGroup], int]:
+    query = select(BoardGroup).where(BoardGroup.organization_id == org_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    result = await session.execute(
+        query.order_by(BoardGroup.name, BoardGroup.id).limit(limit).offset(offset)
+    )
+    return list(result.scalars()), int(total or 0)
+
+
+async def group_slug_taken(
+    session: AsyncSession, org_id: uuid.UUID, slug: str, *, except_id: uuid.UUID | None = None
+) -> bool:
+    query = select(BoardGroup.id).where(
+        BoardGroup.organization_id == org_id, BoardGroup.slug == slug
+    )
+    if except_id is not None:
+        query = query.where(BoardGroup.id != except_id)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def board_ids_by_group(
+    session: AsyncSession, group_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    if not group_ids:
+        return {}
+    result = await session.execute(
+        select(Board.board_group_id, Board.id)
+        .where(Board.board_group_id.in_(group_ids))
+        .order_by(Board.created_at, Board.id)
+    )
+    grouped: dict[uuid.UUID, list[uuid.UUID]] = {group_id: [] for group_id in group_ids}
+    for group_id, board_id in result.all():
+        if group_id is not None:
+            grouped[group_id].append(board_id)
+    return grouped
+
+
+async def detach_group(session: AsyncSession, group_id: uuid.UUID) -> None:
+    """Boards leave the group (not left to ON DELETE SET NULL: the ORM may hold them)."""
+    await session.execute(
+        update(Board).where(Board.board_group_id == group_id).values(board_group_id=None)
+    )

@@ -18,8 +18,14 @@ from mission_control.core.clock import utcnow
 from mission_control.core.errors import Forbidden, InvalidInput, Unauthorized
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import AGENT_TOKEN_PREFIX, USER_TOKEN_PREFIX, token_id_of
+from mission_control.oidc.service import user_for_claims
 from mission_control.organizations import repository as organizations
-from mission_control.organizations.service import UserContext, ensure_local_owner, user_context
+from mission_control.organizations.service import (
+    UserContext,
+    ensure_local_owner,
+    ensure_personal_organization,
+    user_context,
+)
 from mission_control.users.models import User
 
 AGENT_TOKEN_HEADER = "x-agent-token"
@@ -64,7 +70,8 @@ def _organization_id(request: Request) -> uuid.UUID | None:
         ) from error
 
 
-async def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> UserContext:
+async def current_account(request: Request, session: SessionDep, runtime: RuntimeDep) -> User:
+    """The signed-in user, whatever organisations they belong to (none is fine here)."""
     token = _bearer(request)
     if token is None:
         raise Unauthorized("Send the operator token as 'Authorization: Bearer <token>'.")
@@ -73,11 +80,43 @@ async def current_user(request: Request, session: SessionDep, runtime: RuntimeDe
     user_token_id = token_id_of(token, USER_TOKEN_PREFIX)
     if user_token_id is not None:
         user = await _user_for_token(session, runtime, user_token_id, token)
-    elif hmac.compare_digest(token.encode("utf-8"), runtime.operator_token.encode("utf-8")):
+    elif runtime.oidc is not None and _looks_like_jwt(token):
+        user = await user_for_claims(session, await runtime.oidc.verify(token))
+        request.state.oidc_user = True
+    elif runtime.settings.local_enabled and hmac.compare_digest(
+        token.encode("utf-8"), runtime.operator_token.encode("utf-8")
+    ):
         user = await ensure_local_owner(session)
     else:
-        raise Unauthorized("The operator token is not valid.")
-    return await user_context(session, user, _organization_id(request))
+        raise Unauthorized(
+            "The operator token is not valid."
+            if runtime.settings.local_enabled
+            else "Send a JWT from the identity provider or a personal API token."
+        )
+    return user
+
+
+def _looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("eyJ")
+
+
+AccountDep = Annotated[User, Depends(current_account)]
+
+
+def requested_organization_id(request: Request) -> uuid.UUID | None:
+    """The organisation asked for in X-Organization-Id, or None for the default one."""
+    return _organization_id(request)
+
+
+async def current_user(request: Request, session: SessionDep, runtime: RuntimeDep) -> UserContext:
+    """The signed-in user acting in one organisation: the one X-Organization-Id names, else
+    their oldest membership."""
+    user = await current_account(request, session, runtime)
+    organization_id = _organization_id(request)
+    if organization_id is None and getattr(request.state, "oidc_user", False):
+        # First access through the identity provider creates a personal organisation.
+        await ensure_personal_organization(session, user)
+    return await user_context(session, user, organization_id)
 
 
 async def _user_for_token(session: AsyncSession, runtime: Runtime, token_id: str, raw: str) -> User:

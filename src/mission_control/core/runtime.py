@@ -14,6 +14,7 @@ from mission_control.core.security import SecretBox, VerifiedTokenCache
 from mission_control.gateway.connection import GatewayTarget
 from mission_control.gateway.pool import GatewayPool
 from mission_control.gateways.models import Gateway
+from mission_control.oidc.verifier import OidcVerifier
 from mission_control.provisioning.role_souls import RoleSoulDirectory
 from mission_control.settings import Settings
 
@@ -29,6 +30,8 @@ class Runtime:
     # Agents this process is applying right now: a request's apply and the reconciler's never
     # run at once for one agent (one wake per flow).
     applying: set[uuid.UUID] = field(default_factory=set)
+    # Set in the OIDC auth modes: checks bearer JWTs against the issuer's keys.
+    oidc: OidcVerifier | None = None
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)

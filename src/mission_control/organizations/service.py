@@ -58,10 +58,29 @@ async def ensure_local_owner(session: AsyncSession) -> User:
     return user
 
 
+async def ensure_personal_organization(session: AsyncSession, user: User) -> None:
+    """A user who belongs nowhere gets a personal organisation they own (first access)."""
+    if await repository.memberships_of(session, user.id):
+        return
+    organization = Organization(name=f"{user.name or user.email or 'Personal'} (personal)"[:200])
+    session.add(organization)
+    await session.flush()
+    session.add(
+        OrganizationMember(
+            organization_id=organization.id,
+            user_id=user.id,
+            role=Role.OWNER,
+            all_boards_read=True,
+            all_boards_write=True,
+        )
+    )
+    await session.flush()
+
+
 async def user_context(
     session: AsyncSession, user: User, organization_id: uuid.UUID | None
 ) -> UserContext:
-    """The organisation the user acts in: the one asked for, else their first membership."""
+    """The organisation the user acts in: the one asked for, else their oldest membership."""
     memberships = await repository.memberships_of(session, user.id)
     if organization_id is not None:
         memberships = [m for m in memberships if m.organization_id == organization_id]

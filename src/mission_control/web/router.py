@@ -12,6 +12,7 @@ from mission_control.web import (
     pages_boards,
     pages_dashboard,
     pages_tasks,
+    pages_teams,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -23,5 +24,6 @@ for page_router in (
     pages_tasks.router,
     pages_approvals.router,
     pages_activity.router,
+    pages_teams.router,
 ):
     router.include_router(page_router)

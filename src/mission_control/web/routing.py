@@ -29,7 +29,7 @@ from mission_control.core.runtime import Runtime
 from mission_control.web import sessions
 from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
-from mission_control.web.sessions import SESSION_COOKIE, Viewer
+from mission_control.web.sessions import ORGANIZATION_COOKIE, SESSION_COOKIE, Viewer
 
 log = get_logger("mission_control.web")
 
@@ -78,7 +78,8 @@ class Web:
     async def read(self) -> AsyncIterator[Tx]:
         """A transaction as the signed-in viewer (else sign-in is required)."""
         async with self.runtime.database.unit_of_work() as session:
-            viewer = await sessions.resolve(session, self.cookie)
+            organization_id = parse_uuid(self.request.cookies.get(ORGANIZATION_COOKIE, ""))
+            viewer = await sessions.resolve(session, self.cookie, organization_id)
             if viewer is None:
                 raise SignInRequired
             yield Tx(session=session, viewer=viewer)

@@ -30,6 +30,8 @@ from mission_control.users.models import User, UserToken
 from mission_control.web.models import ConsoleSession
 
 SESSION_COOKIE = "mc_session"
+# The organisation the console acts in (teams: the organisation switch); not a credential.
+ORGANIZATION_COOKIE = "mc_org"
 PRESESSION_COOKIE = "mc_csrf"
 SESSION_LIFETIME = timedelta(hours=12)
 _SECRET_BYTES = 32
@@ -98,6 +100,11 @@ async def sign_in(session: AsyncSession, runtime: Runtime, raw_token: str) -> st
     if not raw:
         raise Unauthorized("Paste the operator token or a personal API token.")
     user, token = await _user_for_token(session, runtime, raw)
+    return await open_session(session, user, token)
+
+
+async def open_session(session: AsyncSession, user: User, token: UserToken | None = None) -> str:
+    """A console session for an authenticated user (pasted token or single sign-on)."""
     await user_context(session, user, None)  # refuses a user of no organisation
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     now = utcnow()
@@ -114,8 +121,12 @@ async def sign_in(session: AsyncSession, runtime: Runtime, raw_token: str) -> st
     return secret
 
 
-async def resolve(session: AsyncSession, cookie_secret: str | None) -> Viewer | None:
-    """The viewer of a session cookie, or None when it is missing, expired or revoked."""
+async def resolve(
+    session: AsyncSession, cookie_secret: str | None, organization_id: uuid.UUID | None = None
+) -> Viewer | None:
+    """The viewer of a session cookie, or None when it is missing, expired or revoked.
+    ``organization_id`` (the console's organisation switch) is used while the user is a
+    member of it; otherwise the oldest membership, as in the API."""
     if not cookie_secret:
         return None
     row = (
@@ -133,9 +144,12 @@ async def resolve(session: AsyncSession, cookie_secret: str | None) -> Viewer | 
     if user is None:
         return None
     try:
-        context = await user_context(session, user, None)
+        context = await user_context(session, user, organization_id)
     except Forbidden:
-        return None
+        try:
+            context = await user_context(session, user, None)
+        except Forbidden:
+            return None
     return Viewer(context=context, session_id=row.id, csrf_token=csrf_token_for(cookie_secret))
 
 
