@@ -17,10 +17,10 @@ from mission_control.core.errors import DomainError
 from mission_control.organizations import invites, management, repository
 from mission_control.organizations.models import Role
 from mission_control.organizations.schemas import BoardGrant, InviteCreate, MemberUpdate
+from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
 from mission_control.web.routing import (
     ConsoleRoute,
-    Form,
     Tx,
     Web,
     WebDep,
