@@ -27,6 +27,7 @@ from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.request_guard import install_request_guard
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_request_guard(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     app.include_router(_ops_router())
     for router in (

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     governor_interval_seconds: float = Field(
         default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
     )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body any route reads (413 above it, before authentication).",
+    )
     db_echo: bool = False
 
     @field_validator("log_level", mode="before")

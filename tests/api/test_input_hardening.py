@@ -173,12 +173,14 @@ async def test_big_chunked_body_is_413(client: httpx.AsyncClient) -> None:
     _assert_error(response, 413)
 
 
-async def test_body_limit_is_configurable(database: Database, tmp_path: Any) -> None:
+async def test_body_limit_is_configurable(
+    database: Database, tmp_path: Any, operator_token: str
+) -> None:
     from mission_control.app import build_runtime, create_app
     from mission_control.settings import Settings
 
     settings = Settings(
-        auth_token="t" * 20 + "Q9x" * 12,
+        auth_token=operator_token,
         data_dir=tmp_path,
         database_url=database.url,
         max_body_bytes=1024,
@@ -229,7 +231,7 @@ async def test_fifty_concurrent_check_ins_all_succeed(
 
 
 async def test_unhandled_error_logs_request_id_and_answers(
-    app: FastAPI, capsys: pytest.CaptureFixture[str]
+    app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def explode() -> None:
         raise RuntimeError("boom")
@@ -245,6 +247,13 @@ async def test_unhandled_error_logs_request_id_and_answers(
     assert body["code"] == "internal_error"
     assert body["details"] == {"request_id": "req-boom-1"}
     assert response.headers["x-request-id"] == "req-boom-1"
-    logged = [line for line in capsys.readouterr().err.splitlines() if "unhandled_error" in line]
-    assert logged, "no unhandled_error line"
-    assert "req-boom-1" in logged[0]
+    logged = [
+        record.msg
+        for record in caplog.records
+        if isinstance(record.msg, dict) and record.msg.get("event") == "unhandled_error"
+    ]
+    assert len(logged) == 1, logged
+    assert logged[0]["request_id"] == "req-boom-1"
+    # The same client keeps working after the 500.
+    async with httpx.AsyncClient(transport=transport, base_url="http://mc.test") as http:
+        assert (await http.get("/healthz")).status_code == 200
