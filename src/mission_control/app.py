@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mission_control import __version__
@@ -23,6 +23,7 @@ from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
+from mission_control.core.error_schema import DEFAULT_ERROR_RESPONSES
 from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
@@ -98,7 +99,7 @@ def _ops_router() -> APIRouter:
             )
         return {"status": "ready", "database": runtime.database.dialect, "schema": current}
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(runtime: RuntimeDep) -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
@@ -139,7 +140,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     install_request_guard(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
-    app.include_router(_ops_router())
+    app.include_router(_ops_router(), responses=DEFAULT_ERROR_RESPONSES)
     for router in (
         organizations_router,
         users_router,
@@ -163,5 +164,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         onboarding_router,
         onboarding_agent_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=DEFAULT_ERROR_RESPONSES)
     return app
