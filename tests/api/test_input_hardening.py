@@ -257,3 +257,13 @@ async def test_unhandled_error_logs_request_id_and_answers(
     # The same client keeps working after the 500.
     async with httpx.AsyncClient(transport=transport, base_url="http://mc.test") as http:
         assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_sqlite_writers_wait_for_the_lock(database: Database) -> None:
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite's write lock only; PostgreSQL writers wait on row locks")
+    async with database.engine.connect() as connection:
+        journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    assert journal == "wal"
+    assert timeout is not None and int(timeout) >= 30_000
