@@ -176,7 +176,9 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="measure on PostgreSQL")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="mc-bench-load-"))
-    postgres = PostgresServer(base / "pg") if args.postgres else None
+    # Its own temporary directory: the cluster's service user must be able to enter it.
+    pg_base = Path(tempfile.mkdtemp(prefix="mc-bench-load-pg-")) if args.postgres else None
+    postgres = PostgresServer(pg_base) if pg_base is not None else None
     try:
         if postgres is not None:
             admin_url = postgres.start()
@@ -188,7 +190,9 @@ def main() -> None:
     finally:
         if postgres is not None:
             postgres.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        for path in (base, pg_base):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":
