@@ -266,4 +266,5 @@ async def test_sqlite_writers_wait_for_the_lock(database: Database) -> None:
         journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
         timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
     assert journal == "wal"
-    assert timeout is not None and int(timeout) >= 30_000
+    assert timeout is not None
+    assert int(timeout) >= 30_000
