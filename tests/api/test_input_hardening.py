@@ -225,7 +225,8 @@ async def test_fifty_concurrent_check_ins_all_succeed(
         response = await client.post("/api/v1/agent/heartbeat", headers={"X-Agent-Token": token})
         return response.status_code
 
-    for _ in range(3):
+    # Twice: the first round also pays each token's PBKDF2 check; the second is writes only.
+    for _ in range(2):
         statuses = await asyncio.gather(*(check_in(token) for token in tokens))
         assert statuses == [200] * 50
 
