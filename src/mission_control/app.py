@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mission_control import __version__
@@ -24,10 +24,12 @@ from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
+from mission_control.core.error_schema import DEFAULT_ERROR_RESPONSES
 from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.request_guard import install_request_guard
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
@@ -118,7 +120,7 @@ def _ops_router() -> APIRouter:
             )
         return {"status": "ready", "database": runtime.database.dialect, "schema": current}
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(runtime: RuntimeDep) -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
@@ -157,8 +159,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_request_guard(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
-    app.include_router(_ops_router())
+    app.include_router(_ops_router(), responses=DEFAULT_ERROR_RESPONSES)
     for router in (
         organizations_router,
         invites_router,
@@ -184,6 +187,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         onboarding_router,
         onboarding_agent_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=DEFAULT_ERROR_RESPONSES)
     mount_console(app)
     return app

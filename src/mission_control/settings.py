@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     governor_interval_seconds: float = Field(
         default=300.0, ge=30, description="Seconds between heartbeat governor ticks."
     )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body any route reads (413 above it, before authentication).",
+    )
     db_echo: bool = False
     # Invite mail (docs/teams.md): unset host means invite links are shown once in the answer.
     smtp_host: str | None = Field(default=None, description="SMTP server for invite mail.")

@@ -343,3 +343,40 @@ async def test_authorization_matrix(
     main_token = world.as_(Actor.GATEWAY_MAIN)["X-Agent-Token"]
     bearer = await client.get(setup.url, headers={"Authorization": f"Bearer {main_token}"})
     assert (bearer.status_code, _code(bearer)) == (403, "forbidden")
+
+
+async def test_session_history_is_redacted_of_tokens(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    gateway: DevGateway,
+    scripted_model: ScriptedModelServer,
+) -> None:
+    """Issue 11: a transcript holding an agent token, a user token, the operator token and the
+    gateway's token comes back from the admin session-history route with each redacted."""
+    from mission_control.core.redaction import REDACTED
+    from mission_control.core.security import USER_TOKEN_PREFIX, mint_token
+
+    setup = await _setup(runtime, gateway, scripted_model)
+    admin = setup.world.as_(Actor.ADMIN)
+    agent_token, user_token = mint_token().raw, mint_token(USER_TOKEN_PREFIX).raw
+    leaked = [agent_token, user_token, runtime.operator_token, gateway.token]
+    marker = uuid.uuid4().hex
+    sent = await client.post(
+        f"/api/v1/gateways/sessions/{setup.main_key}/message",
+        params={"board_id": str(setup.world.board.id)},
+        json={"content": f"{marker} keys: " + " | ".join(leaked)},
+        headers=admin,
+    )
+    assert sent.status_code == 200, sent.text
+    await _session_holds(setup, marker)  # the raw transcript on the gateway holds the tokens
+    response = await client.get(
+        f"/api/v1/gateways/sessions/{setup.main_key}/history",
+        params={"board_id": str(setup.world.board.id)},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    text = response.text
+    assert marker in text
+    for secret in leaked:
+        assert secret not in text
+    assert REDACTED in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -15,6 +14,7 @@ from mission_control.activity.schemas import ActivityRead
 from mission_control.agents.service import identify
 from mission_control.core.api import AGENT_KINDS, API_PREFIX
 from mission_control.core.auth import AgentDep, SessionDep, UserDep
+from mission_control.core.inputs import UtcFilterInstant
 from mission_control.core.pagination import Page, PageDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/activity", tags=["activity"])
@@ -34,7 +34,9 @@ def activity_filters(
             description="Exact type, or a prefix ending in '.' or '*' (e.g. 'notification.').",
         ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Events at or after this time.")] = None,
+    since: Annotated[
+        UtcFilterInstant | None, Query(description="Events at or after this time.")
+    ] = None,
 ) -> ActivityFilters:
     return ActivityFilters(
         board_id=board_id, agent_id=agent_id, task_id=task_id, event_type=event_type, since=since

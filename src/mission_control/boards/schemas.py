@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from mission_control.core.inputs import UtcInstant
 from mission_control.core.text import DURATION_PATTERN, MAX_HEARTBEAT_SECONDS, duration_seconds
 
 
@@ -97,7 +97,7 @@ class BoardFields(BaseModel):
     board_type: BoardType = "goal"
     objective: str | None = Field(default=None, max_length=10_000)
     success_metrics: dict[str, Any] | None = None
-    target_date: AwareDatetime | None = None
+    target_date: UtcInstant | None = None
     goal_confirmed: bool = False
     require_approval_for_done: bool = True
     require_review_before_done: bool = False
@@ -133,7 +133,7 @@ class BoardUpdate(BaseModel):
     board_type: BoardType | None = None
     objective: str | None = Field(default=None, max_length=10_000)
     success_metrics: dict[str, Any] | None = None
-    target_date: AwareDatetime | None = None
+    target_date: UtcInstant | None = None
     goal_confirmed: bool | None = None
     require_approval_for_done: bool | None = None
     require_review_before_done: bool | None = None

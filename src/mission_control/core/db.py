@@ -32,6 +32,9 @@ NAMING_CONVENTION = {
 }
 
 
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -61,7 +64,11 @@ def _enable_sqlite_integrity(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Concurrent writers queue on SQLite's single write lock: wait for it (50 agents
+        # checking in at once on a busy machine waited past 5 s) rather than fail with
+        # "database is locked". Reads never take it: the driver begins a transaction only
+        # before the first write, so a stale read snapshot never has to be upgraded.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -119,8 +119,8 @@ async def _integrity_error(_request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path)
     request_id = getattr(request.state, "request_id", None)
+    log.exception("unhandled_error", path=request.url.path, request_id=request_id)
     return JSONResponse(
         error_body(
             "internal_error",

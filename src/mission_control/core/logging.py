@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
 from typing import Literal
@@ -52,3 +53,13 @@ def configure_logging(level: str, fmt: Literal["json", "console"]) -> None:
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
     return logger
+
+
+def background_context(**bindings: str) -> contextvars.Context:
+    """The context for a long-lived task started while serving a request (a gateway
+    connection's supervisor): asyncio would copy the request's context, so the task's log lines
+    would carry the id of the request that happened to start it. Only ``bindings`` carry over."""
+    context = contextvars.Context()
+    if bindings:
+        context.run(structlog.contextvars.bind_contextvars, **bindings)
+    return context

@@ -8,6 +8,8 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+# The largest OFFSET both databases take (a signed 64-bit integer); beyond it is a 422, not a 500.
+MAX_OFFSET = 2**63 - 1
 
 
 class PageParams(BaseModel):
@@ -17,7 +19,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page (1-200).")] = 200,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

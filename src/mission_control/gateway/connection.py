@@ -18,6 +18,7 @@ import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from mission_control.core.logging import background_context
 from mission_control.gateway.errors import (
     GatewayAuthFailed,
     GatewayConnectionLost,
@@ -235,7 +236,11 @@ class GatewayConnection:
             return await self.wait_connected(self.options.connect_timeout)
         ws, profile = await self._open_when_started()
         self._attach(ws, profile)
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"gateway {self.target.url}")
+        self._supervisor = asyncio.create_task(
+            self._supervise(),
+            name=f"gateway {self.target.url}",
+            context=background_context(gateway_url=self.target.url),
+        )
         return profile
 
     async def wait_connected(self, timeout: float) -> GatewayProfile:

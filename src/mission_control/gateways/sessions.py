@@ -15,6 +15,7 @@ from mission_control.access.service import require_admin, require_board
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.core.errors import InvalidInput, NotFound
+from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import GatewayError
@@ -103,6 +104,12 @@ async def _client(session: AsyncSession, runtime: Runtime, scope: SessionScope) 
     return await runtime.gateway_pool.client(runtime.gateway_target(scope.gateway))
 
 
+def _redactor(runtime: Runtime, scope: SessionScope) -> Redactor:
+    """Transcripts and session entries are the gateway's text: agents paste their tokens into
+    it. Every value this module returns passes through this."""
+    return Redactor([runtime.operator_token, runtime.gateway_target(scope.gateway).token])
+
+
 async def _sessions(client: GatewayClient, scope: SessionScope) -> list[dict[str, Any]]:
     listed = sessions_of(await client.sessions_list())
     return [item for item in listed if scope.allows(str(item.get("key", "")))]
@@ -117,7 +124,8 @@ async def list_sessions(
     except GatewayError as error:
         raise gateway_failure(error, "Gateway session list failed") from error
     main = next((item for item in items if item.get("key") == scope.main_key), None)
-    return items, main
+    redactor = _redactor(runtime, scope)
+    return redactor.value(items), redactor.value(main)
 
 
 async def get_session(
@@ -133,7 +141,8 @@ async def get_session(
     found = next((item for item in items if item.get("key") == key), None)
     if found is None:
         raise NotFound("Session not found.")
-    return found
+    redacted: dict[str, Any] = _redactor(runtime, scope).value(found)
+    return redacted
 
 
 async def session_history(
@@ -147,9 +156,9 @@ async def session_history(
     except GatewayError as error:
         raise gateway_failure(error, "Gateway session history failed") from error
     messages = payload.get("messages")
-    if isinstance(messages, list):
-        return messages
-    return sessions_of(payload)
+    history = messages if isinstance(messages, list) else sessions_of(payload)
+    redacted: list[Any] = _redactor(runtime, scope).value(history)
+    return redacted
 
 
 async def send_message(

@@ -9,6 +9,7 @@ from typing import Any
 
 from mission_control.access.service import require_admin
 from mission_control.core.errors import RateLimited
+from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.connection import (
@@ -138,11 +139,31 @@ async def _report(
     return status
 
 
+def _redacted(status: GatewayStatusRead, redactor: Redactor) -> GatewayStatusRead:
+    """Session entries and messages come from the gateway: no token leaves through them."""
+    status.sessions = redactor.value(status.sessions)
+    status.main_session = redactor.value(status.main_session)
+    if status.error is not None:
+        status.error.message = redactor.text(status.error.message)
+        status.error.details = redactor.value(status.error.details)
+    return status
+
+
 async def gateway_status(runtime: Runtime, gateway: Gateway) -> GatewayStatusRead:
     """Status of a registered gateway over the shared pooled connection."""
+    target = runtime.gateway_target(gateway)
+    return _redacted(
+        await _gateway_status(runtime, gateway, target),
+        Redactor([runtime.operator_token, target.token]),
+    )
+
+
+async def _gateway_status(
+    runtime: Runtime, gateway: Gateway, target: GatewayTarget
+) -> GatewayStatusRead:
     device_id = _device_id(runtime)
     try:
-        client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+        client = await runtime.gateway_pool.client(target)
         if not client.connection.connected:
             # The shared connection dropped and is reconnecting: say so instead of waiting.
             raise GatewayUnreachable(
@@ -170,11 +191,14 @@ async def probe(runtime: Runtime, context: UserContext, data: GatewayProbe) -> G
         allow_self_signed=data.allow_insecure_tls,
     )
     device_id = _device_id(runtime)
+    redactor = Redactor([runtime.operator_token, target.token])
     connection = GatewayConnection(target, PROBE_OPTIONS)
     try:
         await connection.connect()
-        return await _report(GatewayClient(connection), data.url, None, device_id)
+        return _redacted(
+            await _report(GatewayClient(connection), data.url, None, device_id), redactor
+        )
     except GatewayError as error:
-        return _failed(data.url, None, error, device_id)
+        return _redacted(_failed(data.url, None, error, device_id), redactor)
     finally:
         await connection.close()
