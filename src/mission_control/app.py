@@ -27,6 +27,7 @@ from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.openapi import install_docs
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
 from mission_control.gateways.router import router as gateways_router
@@ -131,10 +132,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     app.include_router(_ops_router())

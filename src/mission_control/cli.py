@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
-from pydantic import SecretStr
+from pydantic import AnyHttpUrl, SecretStr
 
 from mission_control.settings import Settings, SettingsError
 
@@ -59,7 +59,7 @@ def serve(
     from mission_control.app import create_app
     from mission_control.core import migrations
 
-    settings = _load_settings()
+    settings = _with_base_url(_load_settings(), host, port)
     if settings.auth_token is None:
         token, path, created = _token_from_data_dir(settings.data_dir)
         settings = settings.model_copy(update={"auth_token": SecretStr(token)})
@@ -73,13 +73,91 @@ def serve(
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
     typer.echo(f"Mission Control on http://{host}:{port} (database: {_safe_url(settings)})")
+    typer.echo(f"Agents are told to call {settings.agent_base_url} (MC_BASE_URL).")
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+def _with_base_url(settings: Settings, host: str, port: int) -> Settings:
+    """Without MC_BASE_URL, agents are told the address this process serves on; a wildcard
+    interface gives the loopback address, with a warning that remote agents need MC_BASE_URL."""
+    if "base_url" in settings.model_fields_set:
+        configured = settings.base_url.port
+        if configured is not None and configured != port:
+            typer.secho(
+                f"Warning: MC_BASE_URL is {settings.agent_base_url} but this server listens on "
+                f"port {port}; agents will call the MC_BASE_URL address.",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+        return settings
+    reachable = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in reachable and not reachable.startswith("["):
+        reachable = f"[{reachable}]"
+    if host in WILDCARD_HOSTS:
+        typer.secho(
+            f"Warning: listening on {host or 'every interface'} without MC_BASE_URL: agents are "
+            f"told http://{reachable}:{port}, which only agents on this machine reach. Set "
+            "MC_BASE_URL to the address your gateways' agents can reach.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    return settings.model_copy(update={"base_url": AnyHttpUrl(f"http://{reachable}:{port}")})
 
 
 def _safe_url(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _require_served_database(settings: Settings) -> None:
+    """Commands that work on the database directly need the one the server uses: an existing,
+    migrated database and its secret key. Nothing is created here."""
+    from sqlalchemy.engine import make_url
+
+    from mission_control.core import migrations
+    from mission_control.core.db import Database
+
+    where = f"(data directory {settings.data_dir}; MC_DATA_DIR / MC_DATABASE_URL change it)"
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        _fail(
+            f"No Mission Control database at {url.database} {where}. Serve once first "
+            "(`scripts/serve.sh` or `missionctl serve`), or point MC_DATA_DIR at the data "
+            "directory the server uses."
+        )
+
+    async def read() -> str | None:
+        database = Database(settings.resolved_database_url)
+        try:
+            return await migrations.current_revision(database.engine)
+        finally:
+            await database.dispose()
+
+    try:
+        current = asyncio.run(read())
+    except Exception as error:  # any failure to read the schema: say which database
+        _fail(f"Cannot read the database {_safe_url(settings)} {where}: {error}")
+    head = migrations.head_revision()
+    if current != head:
+        _fail(
+            f"The database {_safe_url(settings)} is at schema revision {current or 'none'}, this "
+            f"Mission Control needs {head}: run `missionctl db upgrade` {where}."
+        )
+    if settings.secret_key is None and not (settings.data_dir / "secret.key").exists():
+        _fail(
+            f"No secret key in {settings.data_dir} (secret.key) and MC_SECRET_KEY is unset: "
+            "stored gateway tokens cannot be read. Use the data directory the server uses; a "
+            "new key is never made here."
+        )
 
 
 @db_app.command("upgrade")
@@ -187,6 +265,7 @@ def gateway_sync(
         typer.secho(f"Not an id: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from error
     settings = _load_settings()
+    _require_served_database(settings)
     if settings.auth_token is None:
         settings = settings.model_copy(update={"auth_token": SecretStr(secrets.token_urlsafe(48))})
     options = SyncOptions(include_main, reset_sessions, rotate_tokens, force_bootstrap, board)

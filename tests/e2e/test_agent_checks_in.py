@@ -28,7 +28,7 @@ from mission_control.provisioning.plan import plan_agent
 from mission_control.provisioning.repository import organization_owner
 from mission_control.provisioning.tokens import read_auth_token
 from tests.e2e.conftest import E2ETimings
-from tests.e2e.scripted_model import HEARTBEAT_PATH, ScriptedModelServer, message_text
+from mission_control.demo.model import HEARTBEAT_PATH, ScriptedModelServer, message_text
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
 

@@ -16,7 +16,7 @@ from mission_control.app import build_runtime, create_app
 from mission_control.core import migrations
 from mission_control.settings import Settings
 from tests.e2e.gateway_setup import scripted_model_patch
-from tests.e2e.scripted_model import (
+from mission_control.demo.model import (
     INTERNAL_CONTEXT_MARKER,
     HeartbeatScript,
     ScriptedModelServer,

@@ -22,7 +22,7 @@ from mission_control.gateway.dev import DevGateway
 from mission_control.organizations.models import Organization
 from mission_control.provisioning import service
 from tests.e2e.conftest import E2ESecrets, E2ETimings
-from tests.e2e.scripted_model import (
+from mission_control.demo.model import (
     Credentials,
     HeartbeatScript,
     Reply,

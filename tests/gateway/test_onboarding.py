@@ -32,7 +32,7 @@ from mission_control.provisioning.identities import (
 )
 from mission_control.settings import Settings
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
-from tests.e2e.scripted_model import ScriptedModelServer
+from mission_control.demo.model import ScriptedModelServer
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
 from tests.support.dev_gateways import running_gateway

@@ -1,0 +1,135 @@
+"""The API's own documentation: the OpenAPI document with Mission Control's security schemes and
+error body, and Swagger UI served from the installed ``swagger-ui-bundle`` package (no CDN, so
+``/api/v1/docs`` works offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from mission_control.core.api import API_PREFIX
+
+DOCS_PATH = f"{API_PREFIX}/docs"
+ASSETS_PATH = f"{DOCS_PATH}/assets"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+
+OPERATOR_SCHEME = "operatorToken"
+AGENT_SCHEME = "agentToken"
+SECURITY_SCHEMES: dict[str, Any] = {
+    OPERATOR_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The operator token (MC_AUTH_TOKEN, or <data dir>/operator-token) or a "
+        "personal API token (mcu_...), sent as 'Authorization: Bearer <token>'.",
+    },
+    AGENT_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Agent-Token",
+        "description": "An agent's own token (mca_...), for the agent API under /api/v1/agent.",
+    },
+}
+# Endpoints anyone may call: no Authorize needed.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable code."},
+                "message": {"type": "string", "description": "What went wrong and what to do."},
+                "details": {
+                    "description": "Extra facts; for validation errors a list of "
+                    "{field, location, message, type}.",
+                    "anyOf": [
+                        {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+                        {"type": "object"},
+                        {"type": "null"},
+                    ],
+                },
+            },
+        }
+    },
+}
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "FieldError",
+    "type": "object",
+    "properties": {
+        "field": {"type": "string", "description": "The offending field ('body': the body)."},
+        "location": {"type": "string", "description": "body, query, path or header."},
+        "message": {"type": "string"},
+        "type": {"type": "string"},
+    },
+}
+ERROR_RESPONSE = {
+    "description": "Error: the body says what went wrong",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+ERROR_STATUSES = {
+    "4XX": "Client error (401 unauthenticated, 403 forbidden, 404 not found, 409 conflict, ...)",
+    "422": "Validation error: details lists each offending field",
+    "5XX": "Server or gateway error (502: the gateway failed, with what to check)",
+}
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with our security schemes and every error documented as ErrorBody."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["ErrorBody"] = ERROR_SCHEMA
+    schemas["FieldError"] = FIELD_ERROR_SCHEMA
+    components["securitySchemes"] = SECURITY_SCHEMES
+    document["security"] = [{OPERATOR_SCHEME: []}, {AGENT_SCHEME: []}]
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            _document_errors(operation)
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+    app.openapi_schema = document
+    return document
+
+
+def _document_errors(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, description in ERROR_STATUSES.items():
+        responses[status] = {**ERROR_RESPONSE, "description": description}
+
+
+def install_docs(app: FastAPI) -> None:
+    """The OpenAPI document and Swagger UI, with the UI's files served by this process."""
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.mount(ASSETS_PATH, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_PATH,
+            title=f"{app.title} API",
+            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS_PATH}/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
