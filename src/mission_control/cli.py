@@ -10,6 +10,9 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import AnyHttpUrl, SecretStr
 
+from mission_control.cli_api import register as register_api_commands
+from mission_control.demo.commands import InstallDirOption, StateDirOption
+from mission_control.demo.commands import register as register_demo_commands
 from mission_control.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -21,6 +24,10 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 gateway_app = typer.Typer(help="Registered gateways.", no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
+
+# Everyday commands over the HTTP API, the demo parts, and other command groups: one line each.
+register_api_commands(app)
+register_demo_commands(app)
 
 TOKEN_FILE = "operator-token"
 
@@ -77,7 +84,7 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
 
 
-WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared, not bound
 
 
 def _with_base_url(settings: Settings, host: str, port: int) -> Settings:
@@ -193,31 +200,53 @@ def db_current() -> None:
 
 @app.command("dev-gateway")
 def dev_gateway(
-    install_dir: Annotated[
-        Path, typer.Option(help="Where scripts/install-gateway.sh put Node and OpenClaw.")
-    ] = Path(".cache/gateway"),
-    state_dir: Annotated[
-        Path, typer.Option(help="The gateway's own HOME and state (created if missing).")
-    ] = Path(".data/dev-gateway"),
-    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    install_dir: InstallDirOption = None,
+    state_dir: StateDirOption = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port [default: the one kept in the state dir, else a free one].",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MC_DEV_GATEWAY_TOKEN",
+            help="Gateway token to use and keep [env "
+            "MC_DEV_GATEWAY_TOKEN; default: the one kept in the state dir, made on first start].",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[str, typer.Option(help="current or legacy")] = "current",
+    demo_model: Annotated[
+        bool, typer.Option(help="Configure the built-in demo model as every agent's model.")
+    ] = True,
 ) -> None:
-    """Run a local, isolated OpenClaw gateway to try Mission Control against (Ctrl-C stops it)."""
+    """Run a local, isolated OpenClaw gateway to try Mission Control against (Ctrl-C stops it).
+    Its scheduler is on (agents heartbeat); its token and port are kept in the state dir, so a
+    restart keeps the registration in Mission Control working."""
     import signal
     import threading
 
-    from mission_control.gateway.dev import DevGatewayError, start_dev_gateway
+    from mission_control.demo.local import (
+        default_install_dir,
+        default_state_dir,
+        start_local_gateway,
+    )
+    from mission_control.gateway.dev import DevGatewayError
 
     if version not in ("current", "legacy"):
         typer.secho("--version must be 'current' or 'legacy'.", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    state_dir.mkdir(parents=True, exist_ok=True)
     try:
-        gateway = start_dev_gateway(
-            install_dir.resolve(),
-            state_dir,
+        local = start_local_gateway(
+            install_dir or default_install_dir(),
+            state_dir or default_state_dir(),
+            token=token,
             port=port,
             version=version,  # type: ignore[arg-type]
+            demo_model=demo_model,
         )
     except (DevGatewayError, FileNotFoundError) as error:
         typer.secho(
@@ -227,16 +256,23 @@ def dev_gateway(
             err=True,
         )
         raise typer.Exit(1) from error
+    gateway = local.gateway
     typer.echo(f"OpenClaw gateway ready at {gateway.url}")
-    typer.echo(f"token: {gateway.token}")
-    typer.echo(f"workspace root for Mission Control: {state_dir.resolve() / 'workspaces'}")
+    kept = "new, kept" if local.token_created else "kept"
+    typer.echo(f"token: {gateway.token} ({kept} in {gateway.state_dir / 'gateway-token'})")
+    typer.echo(f"workspace root for Mission Control: {local.workspace_root}")
+    if local.model is not None:
+        typer.echo(
+            f"model: the built-in DEMO model at {local.model.base_url} (scripted and offline, "
+            "not an AI: it only makes agents check in; --no-demo-model to configure your own)"
+        )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     try:
         stopped.wait()
     finally:
-        gateway.stop()
+        local.stop()
         typer.echo("gateway stopped")
 
 

@@ -187,7 +187,9 @@ class DevGateway:
         config_path = openclaw_dir / "openclaw.json"
         if not config_path.exists():
             config = quiet_config(self.state_dir, self.version, self.tls, self.heartbeats)
-            config_path.write_text(json.dumps(merge_config(config, self.extra_config or {}), indent=2))
+            config_path.write_text(
+                json.dumps(merge_config(config, self.extra_config or {}), indent=2)
+            )
         elif self.heartbeats or self.extra_config:
             self._update_config(config_path)
         self._output_offset = self.output_path.stat().st_size if self.output_path.exists() else 0
@@ -331,7 +333,9 @@ def kept_identity(
     if token is not None:
         token = token.strip()
         if len(token) < MIN_TOKEN_LENGTH:
-            raise DevGatewayError(f"the gateway token must be at least {MIN_TOKEN_LENGTH} characters")
+            raise DevGatewayError(
+                f"the gateway token must be at least {MIN_TOKEN_LENGTH} characters"
+            )
     elif token_path.exists():
         token = token_path.read_text(encoding="utf-8").strip()
     else:
