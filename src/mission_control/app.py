@@ -14,6 +14,7 @@ from mission_control import __version__
 from mission_control.activity.router import agent_router as activity_agent_router
 from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.agents.metrics import refresh_fleet_metrics
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
@@ -101,6 +102,7 @@ def _ops_router() -> APIRouter:
     @router.get("/metrics")
     async def metrics(runtime: RuntimeDep) -> Response:
         """Prometheus metrics."""
+        await refresh_fleet_metrics(runtime)
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

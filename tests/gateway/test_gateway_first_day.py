@@ -116,6 +116,9 @@ async def test_delete_removes_the_gateway_agent_and_its_workspace(
     workspace = str(entry["workspace"])
     assert _exists(workspace)
 
+    metrics = (await http.get("/metrics")).text
+    assert f'gateway_id="{gateway_id}"}} 1.0' in metrics  # mc_gateway_connected
+
     deleted = await http.delete(f"/api/v1/gateways/{gateway_id}", headers=headers)
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["main_agent_removed"] is True
