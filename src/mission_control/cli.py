@@ -250,8 +250,7 @@ def dev_gateway(
         )
     except (DevGatewayError, FileNotFoundError) as error:
         typer.secho(
-            f"The gateway did not start: {error}\n"
-            "Install it first: bash scripts/install-gateway.sh",
+            f"The gateway did not start: {error}",
             fg=typer.colors.RED,
             err=True,
         )

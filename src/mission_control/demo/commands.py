@@ -16,6 +16,7 @@ from mission_control.demo.model import HeartbeatScript, ScriptedModelServer
 from mission_control.demo.provider import DEMO_MODEL_ID, scripted_model_patch
 from mission_control.demo.tryit import TryItOptions, run_try_it
 from mission_control.gateway.dev import DevGatewayError
+from mission_control.settings import Settings, default_data_dir
 
 InstallDirOption = Annotated[
     Path | None,
@@ -33,6 +34,13 @@ StateDirOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _data_dir() -> Path:
+    try:
+        return Settings().data_dir
+    except ValueError:
+        return default_data_dir()
 
 
 def _stop_on_signals() -> threading.Event:
@@ -73,6 +81,7 @@ def try_it(
         state_dir=state_dir or default_state_dir(),
         timeout=timeout,
         keep_running=keep_running,
+        server_log=_data_dir() / "try-it-server.log",
     )
     stop = _stop_on_signals()
     try:
@@ -80,9 +89,7 @@ def try_it(
     except CliError as error:
         fail(error.message, error.code)
     except (DevGatewayError, FileNotFoundError) as error:
-        fail(
-            f"The gateway did not start: {error}\nInstall it first: bash scripts/install-gateway.sh"
-        )
+        fail(f"The gateway did not start: {error}")
     typer.echo(
         json.dumps(
             {

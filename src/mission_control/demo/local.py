@@ -18,7 +18,7 @@ from mission_control.gateway.dev import (
     port_is_free,
     start_dev_gateway,
 )
-from mission_control.settings import default_data_dir, source_checkout
+from mission_control.settings import Settings, default_data_dir, source_checkout
 
 MODEL_PORT_FILE = "demo-model-port"
 # The demo model's request log is for troubleshooting only; a long run keeps the newest.
@@ -32,8 +32,13 @@ def default_install_dir() -> Path:
 
 
 def default_state_dir() -> Path:
-    """The dev gateway's HOME and state, kept beside Mission Control's data."""
-    return default_data_dir() / "dev-gateway"
+    """The dev gateway's HOME and state, kept in Mission Control's data directory (MC_DATA_DIR
+    or its default)."""
+    try:
+        data_dir = Settings().data_dir
+    except ValueError:
+        data_dir = default_data_dir()
+    return data_dir / "dev-gateway"
 
 
 @dataclass

@@ -42,6 +42,7 @@ class TryItOptions:
     version: GatewayVersion = "current"
     timeout: float = 180.0
     keep_running: bool = True
+    server_log: Path = Path("try-it-server.log")
 
 
 @dataclass
@@ -59,21 +60,39 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_server(url: str, say: Say) -> subprocess.Popen[bytes]:
-    """``missionctl serve`` on the URL's host and port, in this data directory."""
+def start_server(url: str, log_path: Path, say: Say) -> subprocess.Popen[bytes]:
+    """``missionctl serve`` on the URL's host and port, in this data directory; its output goes
+    to ``log_path``."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 8000
-    say(f"No Mission Control answers at {url}: starting one (missionctl serve --port {port}).")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
-        [sys.executable, "-m", "mission_control.cli", "serve", "--host", host, "--port", str(port)],
-        env=os.environ.copy(),
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    say(
+        f"No Mission Control answers at {url}: starting one (missionctl serve --port {port}; "
+        f"log: {log_path})."
     )
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
+            [
+                sys.executable,
+                "-m",
+                "mission_control.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+            ],
+            env=os.environ.copy(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise CliError(f"missionctl serve exited with code {process.returncode}; see above.")
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise CliError(f"missionctl serve exited with code {process.returncode}:\n{tail}")
         if _healthy(url):
             return process
         time.sleep(0.2)
@@ -178,7 +197,7 @@ def run_try_it(options: TryItOptions, say: Say, stop: threading.Event) -> TryItR
     """The whole path; with ``keep_running`` it then waits for ``stop`` before shutting down
     what it started (the gateway, the demo model, and the server if it started one)."""
     url = options.url.rstrip("/")
-    server = None if _healthy(url) else start_server(url, say)
+    server = None if _healthy(url) else start_server(url, options.server_log, say)
     local: LocalGateway | None = None
     try:
         api = Api(url=url, token=resolve_token(options.token))

@@ -345,7 +345,7 @@ def kept_identity(
         token_path.write_text(token + "\n", encoding="utf-8")
     if port is None and port_path.exists():
         port = int(port_path.read_text(encoding="utf-8").strip())
-        if not all(port_is_free(p) for p in (port, port + 2)):
+        if not _bindable_soon(port):
             raise DevGatewayError(
                 f"port {port} (kept in {port_path}) is in use: is this dev gateway already "
                 "running? Stop it, or pass --port to move it (then update the registered URL)."
@@ -354,6 +354,29 @@ def kept_identity(
         port = find_free_port()
     port_path.write_text(f"{port}\n", encoding="utf-8")
     return DevGatewayIdentity(port=port, token=token, token_created=created)
+
+
+def _bindable(port: int) -> bool:
+    """Whether a listener can bind ``port`` the way the gateway does (address reuse on, so
+    connections of a stopped gateway lingering in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _bindable_soon(port: int, wait: float = 10.0) -> bool:
+    """A gateway stopped a moment ago may still be letting go of its ports."""
+    deadline = time.monotonic() + wait
+    while True:
+        if _bindable(port) and _bindable(port + 2):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
 
 
 def descendants(pid: int) -> list[int]:
