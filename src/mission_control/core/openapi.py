@@ -1,21 +1,22 @@
 """The API's own documentation: the OpenAPI document with Mission Control's security schemes and
-error body, and Swagger UI served from the installed ``swagger-ui-bundle`` package (no CDN, so
-``/api/v1/docs`` works offline)."""
+error body, and Swagger UI 5 served from the files of the installed ``fastapi-offline`` package
+(no CDN, so ``/api/v1/docs`` works offline)."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from mission_control.core.api import API_PREFIX
 
 DOCS_PATH = f"{API_PREFIX}/docs"
+# Swagger UI 5 (OpenAPI 3.1) as shipped by the fastapi-offline package; only its files are used.
+SWAGGER_FILES = files("fastapi_offline") / "static"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 
@@ -118,18 +119,45 @@ def _document_errors(operation: dict[str, Any]) -> None:
         responses[status] = {**ERROR_RESPONSE, "description": description}
 
 
+DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" href="{assets}/favicon.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{docs}/init.js"></script>
+</body>
+</html>
+"""
+# An external script, not an inline one: the Content-Security-Policy allows only 'self'.
+INIT_SCRIPT = """window.ui = SwaggerUIBundle({{
+  url: {openapi!r},
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  persistAuthorization: true,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout"
+}});
+"""
+
+
 def install_docs(app: FastAPI) -> None:
     """The OpenAPI document and Swagger UI, with the UI's files served by this process."""
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
-    app.mount(ASSETS_PATH, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount(ASSETS_PATH, StaticFiles(directory=str(SWAGGER_FILES)), name="swagger-ui")
+    page = DOCS_PAGE.format(title=f"{app.title} API", assets=ASSETS_PATH, docs=DOCS_PATH)
+    script = INIT_SCRIPT.format(openapi=OPENAPI_PATH)
 
     @app.get(DOCS_PATH, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=OPENAPI_PATH,
-            title=f"{app.title} API",
-            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_PATH}/favicon-32x32.png",
-            swagger_ui_parameters={"persistAuthorization": True},
-        )
+        return HTMLResponse(page)
+
+    @app.get(f"{DOCS_PATH}/init.js", include_in_schema=False)
+    async def swagger_init() -> Response:
+        return Response(script, media_type="text/javascript")
