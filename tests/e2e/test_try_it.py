@@ -1,7 +1,7 @@
 """The README's try-it path (issue 16): `missionctl try-it` from a fresh data directory starts
 a local gateway with heartbeats, a kept token and the demo model, starts Mission Control,
-registers the gateway, creates a board and an agent, and the agent comes online. Run again on
-the same data directory (a restarted dev gateway), the registration still works."""
+registers the gateway, creates a board and an agent, and the agent comes online. (A restarted
+dev gateway keeping its URL and token: tests/gateway/test_dev_gateway_cli.py.)"""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def _result(run: subprocess.CompletedProcess[str]) -> dict[str, str]:
     return result
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + 60)
 def test_try_it_from_a_fresh_data_dir_brings_an_agent_online(
     gateway_install: Path, tmp_path: Path
 ) -> None:
@@ -63,15 +64,5 @@ def test_try_it_from_a_fresh_data_dir_brings_an_agent_online(
     assert "demo model" in first.stdout
     assert "Agent Demo Agent is online" in first.stdout
     state = data_dir / "dev-gateway"
-    token = (state / "gateway-token").read_text().strip()
     assert (state / "gateway-token").stat().st_mode & 0o777 == 0o600
     assert (data_dir / "operator-token").exists()
-
-    # A restart: same data dir, the kept token and port, the registration reused.
-    second = _try_it(data_dir, gateway_install, port)
-    again = _result(second)
-    assert "already registered" in second.stdout
-    assert again["gateway_id"] == result["gateway_id"]
-    assert again["agent_id"] == result["agent_id"]
-    assert again["agent_status"] == "online"
-    assert (state / "gateway-token").read_text().strip() == token
