@@ -77,6 +77,12 @@ def serve(
     except SettingsError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from error
+    key_path = settings.data_dir / "secret.key"
+    if settings.secret_key is None and not key_path.exists():
+        typer.echo(
+            f"Creating the secret key in {key_path} (it encrypts stored gateway tokens: keep it "
+            "with your backups, or set MC_SECRET_KEY)."
+        )
     if migrate:
         migrations.upgrade(settings.resolved_database_url)
     typer.echo(f"Mission Control on http://{host}:{port} (database: {_safe_url(settings)})")

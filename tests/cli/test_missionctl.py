@@ -120,3 +120,4 @@ def test_serve_tells_agents_the_port_it_serves_on(server: tuple[str, Path]) -> N
     base, data_dir = server
     log = (data_dir / "serve.log").read_text(errors="replace")
     assert f"Agents are told to call {base} (MC_BASE_URL)." in log
+    assert f"Creating the secret key in {data_dir / 'secret.key'}" in log
