@@ -19,7 +19,11 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from mission_control.cli import app
+from mission_control.cli_api.client import Api
 from mission_control.core import migrations
+from mission_control.demo.local import LocalGateway
+from mission_control.demo.tryit import register_gateway
+from mission_control.gateway.dev import DevGateway, GatewayInstall
 from tests.support.mc_server import McServerProcess, free_loopback_port
 
 
@@ -243,3 +247,27 @@ def test_every_command_explains_itself(command: list[str]) -> None:
     options = "--json" in result.stdout or command[0] in ("try-it", "demo-model", "dev-gateway")
     assert options
     assert len(result.stdout.split("Options")[0]) > 60  # a sentence, not just the usage line
+
+
+def test_try_it_reuses_the_registration_of_its_gateway(served: Served, tmp_path: Path) -> None:
+    """Run again (a restarted dev gateway), try-it updates its registration instead of making
+    a second one; the server refuses the same URL twice."""
+    install = GatewayInstall(node=tmp_path / "node", entry=tmp_path / "openclaw.mjs")
+    gateway = DevGateway(
+        install=install,
+        state_dir=tmp_path,
+        port=free_loopback_port(),
+        token="kept-token-" + "x" * 20,
+        version="current",
+    )
+    local = LocalGateway(gateway=gateway, model=None, token_created=False)
+    api = Api(url=served.url, token=served.token)
+    said: list[str] = []
+    first = register_gateway(api, local, said.append)
+    again = register_gateway(api, local, said.append)
+    assert again == first
+    assert any("already registered" in line for line in said)
+    listed = run_json(served, "gateways", "list")
+    assert isinstance(listed, list)
+    assert [g["url"] for g in listed].count(gateway.url) == 1
+    api.request("DELETE", f"/api/v1/gateways/{first}")

@@ -42,10 +42,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 class CliError(Exception):
     """A command failed; the message says what to do. Exit code 1 (2: usage or setup)."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: int = 1,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        details: Any = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        # The server's answer, when there was one: HTTP status and our error body's fields.
+        self.status = status
+        self.error_code = error_code
+        self.details = details
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -120,7 +132,14 @@ class Api:
             payload = None
         if response.is_success:
             return payload
-        raise CliError(_error_message(response.status_code, payload, response.text))
+        body = payload.get("error") if isinstance(payload, dict) else None
+        fields: dict[str, Any] = body if isinstance(body, dict) else {}
+        raise CliError(
+            _error_message(response.status_code, payload, response.text),
+            status=response.status_code,
+            error_code=fields.get("code"),
+            details=fields.get("details"),
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)

@@ -207,7 +207,7 @@ def _find_approval(api: Api, approval_id: str, board: str | None) -> dict[str, A
         try:
             found: dict[str, Any] = api.get(f"{API}/boards/{board_id}/approvals/{approval_id}")
         except CliError as error:
-            if "HTTP 404" in error.message or "HTTP 422" in error.message:
+            if error.status == 404:
                 continue
             raise
         return found

@@ -112,8 +112,11 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 def register_gateway(api: Api, local: LocalGateway, say: Say) -> str:
     """Registers the local gateway, or reuses (and updates) the registration of its URL."""
+    for gateway in api.pages(f"{API}/gateways"):
+        if gateway["url"].rstrip("/") == local.gateway.url.rstrip("/"):
+            return _update_registration(api, str(gateway["id"]), local, say)
     body = {
-        "name": GATEWAY_NAME,
+        "name": f"{GATEWAY_NAME} :{local.gateway.port}",
         "url": local.gateway.url,
         "token": local.gateway.token,
         "workspace_root": str(local.workspace_root),
@@ -121,14 +124,9 @@ def register_gateway(api: Api, local: LocalGateway, say: Say) -> str:
     try:
         created = api.post(f"{API}/gateways", body)
     except CliError as error:
-        existing = _existing_gateway(api, local.gateway.url)
-        if existing is None:
+        if error.error_code != "gateway_url_taken" or not isinstance(error.details, dict):
             raise
-        say(f"Gateway {local.gateway.url} is already registered ({existing}); updating it.")
-        patch = {"token": local.gateway.token, "workspace_root": str(local.workspace_root)}
-        api.request("PATCH", f"{API}/gateways/{existing}", body=patch)
-        del error
-        return existing
+        return _update_registration(api, str(error.details["gateway_id"]), local, say)
     say(f"Registered gateway {created['id']} ({local.gateway.url}).")
     main = created.get("main_agent") or {}
     if main.get("error"):
@@ -136,11 +134,11 @@ def register_gateway(api: Api, local: LocalGateway, say: Say) -> str:
     return str(created["id"])
 
 
-def _existing_gateway(api: Api, url: str) -> str | None:
-    for gateway in api.pages(f"{API}/gateways"):
-        if gateway["url"].rstrip("/") == url.rstrip("/"):
-            return str(gateway["id"])
-    return None
+def _update_registration(api: Api, gateway_id: str, local: LocalGateway, say: Say) -> str:
+    say(f"Gateway {local.gateway.url} is already registered ({gateway_id}); updating it.")
+    patch = {"token": local.gateway.token, "workspace_root": str(local.workspace_root)}
+    api.request("PATCH", f"{API}/gateways/{gateway_id}", body=patch)
+    return gateway_id
 
 
 def ensure_board(api: Api, gateway_id: str, say: Say) -> str:
