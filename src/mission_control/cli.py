@@ -22,7 +22,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-gateway_app = typer.Typer(help="Registered gateways.", no_args_is_help=True)
+gateway_app = typer.Typer(
+    help="Registered gateways, directly on the database (no server needed; see also `gateways`).",
+    no_args_is_help=True,
+)
 app.add_typer(gateway_app, name="gateway")
 
 # Everyday commands over the HTTP API, the demo parts, and other command groups: one line each.
