@@ -170,11 +170,15 @@ def ensure_agent(api: Api, board_id: str, say: Say) -> str:
     return str(agent["id"])
 
 
-def wait_online(api: Api, agent_id: str, timeout: float, say: Say) -> dict[str, Any]:
+def wait_online(
+    api: Api, agent_id: str, timeout: float, say: Say, stop: threading.Event | None = None
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last = None
     agent: dict[str, Any] = {}
     while time.monotonic() < deadline:
+        if stop is not None and stop.is_set():
+            raise CliError("Interrupted before the agent came online.", 130)
         agent = api.get(f"{API}/agents/{agent_id}")
         shown = (agent["status"], agent.get("last_provision_error"))
         if shown != last:
@@ -205,7 +209,7 @@ def run_try_it(options: TryItOptions, say: Say, stop: threading.Event) -> TryItR
         gateway_id = register_gateway(api, local, say)
         board_id = ensure_board(api, gateway_id, say)
         agent_id = ensure_agent(api, board_id, say)
-        agent = wait_online(api, agent_id, options.timeout, say)
+        agent = wait_online(api, agent_id, options.timeout, say, stop)
         say(f"Agent {agent['name']} is online (last seen {agent['last_seen_at']}).")
         say(f"Look around: missionctl status --url {url}   ·   API docs: {url}/api/v1/docs")
         if options.keep_running:
