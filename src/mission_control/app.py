@@ -14,6 +14,7 @@ from mission_control import __version__
 from mission_control.activity.router import agent_router as activity_agent_router
 from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.agents.metrics import refresh_fleet_metrics
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
@@ -24,11 +25,11 @@ from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
-from mission_control.core.error_schema import DEFAULT_ERROR_RESPONSES
 from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.openapi import install_docs
 from mission_control.core.request_guard import install_request_guard
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
@@ -123,6 +124,7 @@ def _ops_router() -> APIRouter:
     @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(runtime: RuntimeDep) -> Response:
         """Prometheus metrics."""
+        await refresh_fleet_metrics(runtime)
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -154,14 +156,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
+    install_docs(app)
     install_error_handlers(app)
     install_request_guard(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
-    app.include_router(_ops_router(), responses=DEFAULT_ERROR_RESPONSES)
+    app.include_router(_ops_router())
     for router in (
         organizations_router,
         invites_router,
@@ -187,6 +190,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         onboarding_router,
         onboarding_agent_router,
     ):
-        app.include_router(router, responses=DEFAULT_ERROR_RESPONSES)
+        app.include_router(router)
     mount_console(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -26,8 +27,29 @@ _PLACEHOLDER_MARKERS = (
 )
 
 
+DATA_DIR_NAME = ".data"
+
+
+def source_checkout() -> Path | None:
+    """The repository root when Mission Control runs from a source checkout (an editable
+    install, as ``scripts/bootstrap.sh`` makes), else None (an installed wheel)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "src" / "mission_control").is_dir():
+        return root
+    return None
+
+
 def default_data_dir() -> Path:
-    return Path.home() / ".local" / "share" / "mission-control"
+    """One default for every entry point (``missionctl`` and ``scripts/serve.sh`` agree): the
+    checkout's ``.data/`` for a source install, ``~/.local/share/mission-control`` (or
+    ``$XDG_DATA_HOME/mission-control``) for an installed package. It never depends on the
+    directory a command is run from."""
+    checkout = source_checkout()
+    if checkout is not None:
+        return checkout / DATA_DIR_NAME
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "mission-control"
 
 
 class SettingsError(ValueError):

@@ -61,7 +61,9 @@ async def test_update_and_clear_token_then_delete(
     assert patched.json()["has_token"] is False
     assert patched.json()["allow_insecure_tls"] is True
     deleted = await client.delete(f"/api/v1/gateways/{gateway_id}", headers=operator)
-    assert deleted.status_code == 204
+    assert deleted.status_code == 200
+    assert deleted.json()["main_agent_removed"] is False  # nothing listens at that URL
+    assert "could not be removed" in deleted.json()["warning"]
     missing = await client.get(f"/api/v1/gateways/{gateway_id}", headers=operator)
     assert missing.status_code == 404
 
@@ -159,3 +161,22 @@ async def test_random_id_is_404(client: httpx.AsyncClient, operator: dict[str, s
     response = await client.get(f"/api/v1/gateways/{uuid.uuid4()}", headers=operator)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_the_same_url_twice_is_409_naming_the_registered_gateway(
+    client: httpx.AsyncClient, operator: dict[str, str]
+) -> None:
+    first = await _create(client, operator)
+    assert first.status_code == 201
+    for url in (GATEWAY["url"], GATEWAY["url"].upper().replace("WS://", "ws://") + "/"):
+        again = await _create(client, operator, name="edge-2", url=url)
+        assert again.status_code == 409, url
+        error = again.json()["error"]
+        assert error["code"] == "gateway_url_taken"
+        assert error["details"]["gateway_id"] == first.json()["id"]
+    other = await _create(client, operator, name="edge-3", url="ws://127.0.0.1:18790")
+    assert other.status_code == 201
+    moved = await client.patch(
+        f"/api/v1/gateways/{other.json()['id']}", json={"url": GATEWAY["url"]}, headers=operator
+    )
+    assert moved.status_code == 409

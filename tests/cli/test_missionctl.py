@@ -113,3 +113,11 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
     )
     assert f"current: {migrations.head_revision()}" in after.stdout
     assert "up to date" in after.stdout
+
+
+def test_serve_tells_agents_the_port_it_serves_on(server: tuple[str, Path]) -> None:
+    """`serve --port P` without MC_BASE_URL writes http://127.0.0.1:P into workspaces."""
+    base, data_dir = server
+    log = (data_dir / "serve.log").read_text(errors="replace")
+    assert f"Agents are told to call {base} (MC_BASE_URL)." in log
+    assert f"Creating the secret key in {data_dir / 'secret.key'}" in log

@@ -20,12 +20,12 @@ from cryptography.fernet import Fernet
 from mission_control.app import build_runtime
 from mission_control.core import migrations
 from mission_control.core.runtime import Runtime
+from mission_control.demo.model import HeartbeatScript, ScriptedModelServer
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.connection import GatewayTarget
 from mission_control.gateway.dev import DevGateway, DevGatewayError, start_dev_gateway
 from mission_control.settings import Settings
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
-from tests.e2e.scripted_model import HeartbeatScript, ScriptedModelServer
 from tests.gateway.conftest import gateway_install  # the pinned install, shared
 from tests.support.mc_server import McServerError, McServerProcess
 

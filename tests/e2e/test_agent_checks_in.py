@@ -18,6 +18,7 @@ from mission_control.agents.models import Agent, AgentStatus
 from mission_control.boards.models import Board
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import verify_secret
+from mission_control.demo.model import HEARTBEAT_PATH, ScriptedModelServer, message_text
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
@@ -28,7 +29,6 @@ from mission_control.provisioning.plan import plan_agent
 from mission_control.provisioning.repository import organization_owner
 from mission_control.provisioning.tokens import read_auth_token
 from tests.e2e.conftest import E2ETimings
-from tests.e2e.scripted_model import HEARTBEAT_PATH, ScriptedModelServer, message_text
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
 

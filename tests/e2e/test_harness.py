@@ -14,14 +14,14 @@ from cryptography.fernet import Fernet
 
 from mission_control.app import build_runtime, create_app
 from mission_control.core import migrations
-from mission_control.settings import Settings
-from tests.e2e.gateway_setup import scripted_model_patch
-from tests.e2e.scripted_model import (
+from mission_control.demo.model import (
     INTERNAL_CONTEXT_MARKER,
     HeartbeatScript,
     ScriptedModelServer,
     find_credentials,
 )
+from mission_control.settings import Settings
+from tests.e2e.gateway_setup import scripted_model_patch
 from tests.support.mc_server import InProcessMcServer, McServerProcess
 
 TOKEN = "mca_0123456789abcdef_" + "A" * 43

@@ -17,12 +17,7 @@ import httpx
 import pytest
 
 from mission_control.core.runtime import Runtime
-from mission_control.gateway.client import GatewayClient
-from mission_control.gateway.dev import DevGateway
-from mission_control.organizations.models import Organization
-from mission_control.provisioning import service
-from tests.e2e.conftest import E2ESecrets, E2ETimings
-from tests.e2e.scripted_model import (
+from mission_control.demo.model import (
     Credentials,
     HeartbeatScript,
     Reply,
@@ -33,6 +28,11 @@ from tests.e2e.scripted_model import (
     tool_calls_in,
     tool_result_after_last_user,
 )
+from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.dev import DevGateway
+from mission_control.organizations.models import Organization
+from mission_control.provisioning import service
+from tests.e2e.conftest import E2ESecrets, E2ETimings
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
 

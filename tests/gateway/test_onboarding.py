@@ -22,6 +22,7 @@ from sqlalchemy import select
 from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
+from mission_control.demo.model import ScriptedModelServer
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
@@ -32,7 +33,6 @@ from mission_control.provisioning.identities import (
 )
 from mission_control.settings import Settings
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
-from tests.e2e.scripted_model import ScriptedModelServer
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
 from tests.support.dev_gateways import running_gateway

@@ -34,7 +34,7 @@ from mission_control.agents.schemas import (
     AgentUpdate,
     agent_read,
 )
-from mission_control.agents.service import check_in
+from mission_control.agents.service import check_in, check_new_lead
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
 from mission_control.core.errors import (
@@ -373,12 +373,16 @@ async def create_agent(
     gateway = await board_gateway(session, board)
     await _lock_board(session, board)
     await _check_name_free(session, gateway, board, data.name, None)
-    await _check_capacity(session, board)
+    if data.is_board_lead:
+        await check_new_lead(session, caller, board)
+    else:
+        await _check_capacity(session, board)
     agent = await _new_board_agent(
         session,
         board,
         gateway,
         name=data.name,
+        is_board_lead=data.is_board_lead,
         heartbeat_config=data.heartbeat_config,
         identity_profile=data.identity_profile,
         identity_template=data.identity_template,
@@ -396,6 +400,7 @@ async def _new_board_agent(
     *,
     name: str,
     caller: Caller,
+    is_board_lead: bool = False,
     heartbeat_config: dict[str, object] | None = None,
     identity_profile: dict[str, str] | None = None,
     identity_template: str | None = None,
@@ -410,9 +415,13 @@ async def _new_board_agent(
         name=name,
         name_key=agent_name_key(name),
         status=AgentStatus.PROVISIONING,
-        is_board_lead=False,
+        is_board_lead=is_board_lead,
         heartbeat_config=dict(heartbeat_config or DEFAULT_HEARTBEAT),
-        identity_profile=identity_profile,
+        identity_profile=(
+            {**provisioning.LEAD_IDENTITY, **(identity_profile or {})}
+            if is_board_lead
+            else identity_profile
+        ),
         identity_template=identity_template,
         soul_template=soul_template,
         generation=0,
@@ -426,7 +435,8 @@ async def _new_board_agent(
     activity.record(
         session,
         "agent.created",
-        f"Agent {name} created on board {board.name} by {who}; provisioning on gateway "
+        f"{'Lead agent' if is_board_lead else 'Agent'} {name} created on board {board.name} by "
+        f"{who}; provisioning on gateway "
         f"{gateway.name}.",
         organization_id=board.organization_id,
         board_id=board.id,

@@ -135,6 +135,11 @@ class AgentCreate(BaseModel):
 
     board_id: uuid.UUID | None = None
     name: str = NAME_FIELD
+    is_board_lead: bool = Field(
+        default=False,
+        description="Create the board's lead (org admins; one per board, 409 if it has one). "
+        "Leads do not count against max_agents.",
+    )
     status: str | None = Field(
         default=None, description="Ignored: a new agent is always 'provisioning'."
     )

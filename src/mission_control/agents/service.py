@@ -9,11 +9,12 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity import service as activity
+from mission_control.agents import repository
 from mission_control.agents.models import Agent, AgentStatus
 from mission_control.boards import repository as boards
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
-from mission_control.core.errors import Forbidden
+from mission_control.core.errors import Conflict, Forbidden
 from mission_control.gateways.models import Gateway
 
 # Statuses only Mission Control's own flows may set; a check-in cannot claim them (§11.26).
@@ -81,3 +82,19 @@ async def check_in(
     )
     await session.flush()
     return identity
+
+
+async def check_new_lead(session: AsyncSession, caller: object, board: Board) -> None:
+    """An org admin may create a board's lead through the agents API; one lead per board (409
+    naming the existing lead); an agent (even the lead itself) may not create a lead."""
+    if isinstance(caller, Agent):
+        raise Forbidden(
+            "Agents cannot create a board lead; an org admin creates it.", code="lead_by_admin"
+        )
+    lead = await repository.lead_of(session, board.id)
+    if lead is not None:
+        raise Conflict(
+            f"Board {board.name} already has a lead agent ({lead.name}); a board has one lead.",
+            code="board_lead_exists",
+            details={"agent_id": str(lead.id)},
+        )

@@ -47,6 +47,9 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
     details = []
     for error in errors:
         location = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            details.append(_invalid_json(error, location))
+            continue
         details.append(
             {
                 "field": _field_name(location),
@@ -56,6 +59,20 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
             }
         )
     return details
+
+
+def _invalid_json(error: Any, location: tuple[Any, ...]) -> dict[str, Any]:
+    """The framework names the character position as the field; the field is the body."""
+    reason = str((error.get("ctx") or {}).get("error") or "malformed JSON")
+    position = location[1] if len(location) > 1 and isinstance(location[1], int) else None
+    where = f" at character {position}" if position is not None else ""
+    return {
+        "field": "body",
+        "location": "body",
+        "message": f"The request body is not valid JSON ({reason}{where}); send a JSON "
+        "document with Content-Type: application/json.",
+        "type": "json_invalid",
+    }
 
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:

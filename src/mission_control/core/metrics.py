@@ -1,4 +1,5 @@
-"""Prometheus metrics of the HTTP layer and the governor, kept in a registry per app instance."""
+"""Prometheus metrics of the HTTP layer, the governor and the fleet, kept in a registry per app
+instance."""
 
 from __future__ import annotations
 
@@ -56,3 +57,32 @@ class GovernorMetrics:
         self.agents.clear()
         for rung, count in counts.items():
             self.agents.labels(rung).set(count)
+
+
+class FleetMetrics:
+    """The fleet, set at scrape time: agents by computed status (from the database) and each
+    registered gateway's connection from this process (from the gateway pool)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.agents = Gauge(
+            "mc_agents",
+            "Agents by computed status (online, offline, provisioning, ...), all organisations.",
+            ["status"],
+            registry=registry,
+        )
+        self.gateway_connected = Gauge(
+            "mc_gateway_connected",
+            "1 when this process holds a live connection to the gateway, else 0.",
+            ["gateway_id", "gateway"],
+            registry=registry,
+        )
+
+    def set_agents(self, counts: dict[str, int]) -> None:
+        self.agents.clear()
+        for status, count in counts.items():
+            self.agents.labels(status).set(count)
+
+    def set_gateways(self, states: list[tuple[str, str, bool]]) -> None:
+        self.gateway_connected.clear()
+        for gateway_id, name, connected in states:
+            self.gateway_connected.labels(gateway_id, name).set(1 if connected else 0)

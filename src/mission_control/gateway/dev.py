@@ -78,14 +78,19 @@ def find_free_port(low: int = 30000, high: int = 60000, span: int = PORT_SPAN) -
     raise DevGatewayError(f"no free port range of {span} ports between {low} and {high}")
 
 
-def quiet_config(state_dir: Path, version: GatewayVersion, tls: bool = False) -> dict[str, Any]:
-    """Offline, quiet settings written before the first start (E2E.md)."""
+def quiet_config(
+    state_dir: Path, version: GatewayVersion, tls: bool = False, heartbeats: bool = False
+) -> dict[str, Any]:
+    """Offline, quiet settings written before the first start (E2E.md). Without
+    ``heartbeats`` no agent beats by default (tests); with it each agent beats at the cadence
+    Mission Control writes for it."""
     config: dict[str, Any] = {
         "update": {"checkOnStart": False},
         "discovery": {"mdns": {"mode": "off"}},
         "logging": {"file": str(state_dir / "gateway.log")},
-        "agents": {"defaults": {"heartbeat": {"every": "0m"}}},
     }
+    if not heartbeats:
+        config["agents"] = {"defaults": {"heartbeat": {"every": "0m"}}}
     # 2026.5.7 rejects the whole file on this key ("Unrecognized key: catalogRefresh").
     if version == "current":
         config["models"] = {"catalogRefresh": {"enabled": False}}
@@ -104,6 +109,8 @@ class DevGateway:
     version: GatewayVersion
     ready_timeout: float = 120.0
     tls: bool = False
+    heartbeats: bool = False
+    extra_config: dict[str, Any] | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _output_offset: int = field(default=0, init=False, repr=False)
 
@@ -179,9 +186,27 @@ class DevGateway:
         openclaw_dir.mkdir(exist_ok=True)
         config_path = openclaw_dir / "openclaw.json"
         if not config_path.exists():
-            config = quiet_config(self.state_dir, self.version, self.tls)
-            config_path.write_text(json.dumps(config, indent=2))
+            config = quiet_config(self.state_dir, self.version, self.tls, self.heartbeats)
+            config_path.write_text(
+                json.dumps(merge_config(config, self.extra_config or {}), indent=2)
+            )
+        elif self.heartbeats or self.extra_config:
+            self._update_config(config_path)
         self._output_offset = self.output_path.stat().st_size if self.output_path.exists() else 0
+
+    def _update_config(self, path: Path) -> None:
+        """A state dir kept across starts: heartbeats back on, the extra config merged in."""
+        try:
+            config = json.loads(path.read_text())
+        except ValueError:
+            return  # rewritten by the gateway in a form we do not edit; leave it alone
+        if not isinstance(config, dict):
+            return
+        if self.heartbeats:
+            defaults = config.get("agents", {}).get("defaults", {})
+            if isinstance(defaults, dict) and defaults.get("heartbeat") == {"every": "0m"}:
+                del defaults["heartbeat"]
+        path.write_text(json.dumps(merge_config(config, self.extra_config or {}), indent=2))
 
     def _argv(self) -> list[str]:
         return [
@@ -202,13 +227,17 @@ class DevGateway:
 
     def process_env(self) -> dict[str, str]:
         # Built from scratch: the gateway must not see the operator's HOME, tokens or config.
+        quiet = dict(_QUIET_ENV)
+        if self.heartbeats:
+            # The gateway's scheduler runs agents' heartbeats; skipping cron stops them all.
+            del quiet["OPENCLAW_SKIP_CRON"]
         return {
             "PATH": f"{self.install.node.parent}:{_SYSTEM_PATH}",
             "HOME": str(self.state_dir),
             "OPENCLAW_STATE_DIR": str(self.state_dir / ".openclaw"),
             "LANG": "C.UTF-8",
             "TZ": "UTC",
-            **_QUIET_ENV,
+            **quiet,
         }
 
     def _wait_ready(self) -> None:
@@ -243,8 +272,12 @@ def start_dev_gateway(
     version: GatewayVersion = "current",
     ready_timeout: float = 120.0,
     tls: bool = False,
+    heartbeats: bool = False,
+    extra_config: dict[str, Any] | None = None,
 ) -> DevGateway:
-    """Start an isolated gateway and return once it accepts connections (wss:// with `tls`)."""
+    """Start an isolated gateway and return once it accepts connections (wss:// with `tls`).
+    ``heartbeats`` leaves the gateway's scheduler on; ``extra_config`` is merged into its
+    config file before the start (e.g. a model provider)."""
     gateway = DevGateway(
         install=GatewayInstall.locate(install_dir, version),
         state_dir=state_dir.resolve(),
@@ -253,9 +286,97 @@ def start_dev_gateway(
         version=version,
         ready_timeout=ready_timeout,
         tls=tls,
+        heartbeats=heartbeats,
+        extra_config=extra_config,
     )
     gateway.start()
     return gateway
+
+
+def merge_config(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``patch`` merged into ``base`` recursively (objects merge, anything else replaces)."""
+    merged = dict(base)
+    for key, value in patch.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merged[key] = merge_config(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# -- a kept dev gateway: same token and port across restarts ----------------------------------
+
+TOKEN_FILE = "gateway-token"
+PORT_FILE = "gateway-port"
+MIN_TOKEN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class DevGatewayIdentity:
+    """What a registered gateway depends on: its address and token, kept in its state dir."""
+
+    port: int
+    token: str = field(repr=False)
+    token_created: bool = False
+
+
+def kept_identity(
+    state_dir: Path, *, token: str | None = None, port: int | None = None
+) -> DevGatewayIdentity:
+    """The token and port kept in ``state_dir`` (created on first use, token file mode 0600);
+    ``token`` or ``port`` given replace the kept ones. A restarted dev gateway keeps its URL and
+    token, so Mission Control's registration of it keeps working."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token_path, port_path = state_dir / TOKEN_FILE, state_dir / PORT_FILE
+    created = False
+    if token is not None:
+        token = token.strip()
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise DevGatewayError(
+                f"the gateway token must be at least {MIN_TOKEN_LENGTH} characters"
+            )
+    elif token_path.exists():
+        token = token_path.read_text(encoding="utf-8").strip()
+    else:
+        token, created = secrets.token_urlsafe(24), True
+    if not token_path.exists() or token_path.read_text(encoding="utf-8").strip() != token:
+        token_path.touch(mode=0o600)
+        token_path.write_text(token + "\n", encoding="utf-8")
+    if port is None and port_path.exists():
+        port = int(port_path.read_text(encoding="utf-8").strip())
+        if not _bindable_soon(port):
+            raise DevGatewayError(
+                f"port {port} (kept in {port_path}) is in use: is this dev gateway already "
+                "running? Stop it, or pass --port to move it (then update the registered URL)."
+            )
+    if port is None:
+        port = find_free_port()
+    port_path.write_text(f"{port}\n", encoding="utf-8")
+    return DevGatewayIdentity(port=port, token=token, token_created=created)
+
+
+def _bindable(port: int) -> bool:
+    """Whether a listener can bind ``port`` the way the gateway does (address reuse on, so
+    connections of a stopped gateway lingering in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _bindable_soon(port: int, wait: float = 10.0) -> bool:
+    """A gateway stopped a moment ago may still be letting go of its ports."""
+    deadline = time.monotonic() + wait
+    while True:
+        if _bindable(port) and _bindable(port + 2):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
 
 
 def descendants(pid: int) -> list[int]:

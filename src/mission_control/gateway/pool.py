@@ -41,6 +41,11 @@ class GatewayPool:
         """The client for `target` if one was opened; never connects (for status displays)."""
         return self._clients.get(target)
 
+    def is_connected(self, target: GatewayTarget) -> bool:
+        """Whether this pool holds a live connection to ``target`` (never connects)."""
+        client = self._clients.get(target)
+        return client is not None and client.connection.connected
+
     async def discard(self, target: GatewayTarget) -> None:
         """Close and forget one target (e.g. its token or URL changed)."""
         client = self._clients.pop(target, None)

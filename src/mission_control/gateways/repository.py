@@ -37,3 +37,11 @@ async def name_taken(
     if except_id is not None:
         query = query.where(Gateway.id != except_id)
     return (await session.scalar(query.limit(1))) is not None
+
+
+async def addresses(session: AsyncSession, org_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, url, name) of every gateway of the organisation."""
+    result = await session.execute(
+        select(Gateway.id, Gateway.url, Gateway.name).where(Gateway.organization_id == org_id)
+    )
+    return [(row.id, row.url, row.name) for row in result]

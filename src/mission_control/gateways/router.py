@@ -16,6 +16,7 @@ from mission_control.gateways import status as gateway_status
 from mission_control.gateways.schemas import (
     GatewayAdminRead,
     GatewayCreate,
+    GatewayDeleted,
     GatewayProbe,
     GatewayRead,
     GatewayStatusRead,
@@ -167,9 +168,14 @@ async def update_gateway(
     return await service.change_gateway(session, runtime, context, gateway_id, data)
 
 
-@router.delete("/{gateway_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_gateway(gateway_id: uuid.UUID, context: UserDep, session: SessionDep) -> None:
-    await service.delete_gateway(session, context, gateway_id)
+@router.delete("/{gateway_id}", response_model=GatewayDeleted)
+async def delete_gateway(
+    gateway_id: uuid.UUID, context: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> GatewayDeleted:
+    """Remove the gateway-main agent and its workspace from the gateway (best effort: an
+    unreachable gateway gives a ``warning`` saying what to remove by hand), then the
+    registration. Refused (409) while board agents run on it."""
+    return await service.delete_gateway(session, runtime, context, gateway_id)
 
 
 @router.get("/{gateway_id}/status", response_model=GatewayStatusRead)

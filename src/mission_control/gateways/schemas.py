@@ -163,6 +163,16 @@ class MainAgentRead(BaseModel):
     error: str | None = None
 
 
+class GatewayDeleted(BaseModel):
+    """What a delete answers: the registration is gone; whether the gateway-main agent and its
+    workspace left the gateway too (``warning`` says what to do by hand when not)."""
+
+    id: uuid.UUID
+    deleted: bool = True
+    main_agent_removed: bool
+    warning: str | None = None
+
+
 class GatewayAdminRead(GatewayRead):
     """What create and update answer: the stored gateway, the connection check, and the
     gateway-main agent they ensured."""

@@ -3,7 +3,9 @@ and update check the connection and ensure the gateway-main agent, template sync
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.gateways.schemas import (
     GatewayAdminRead,
     GatewayCreate,
+    GatewayDeleted,
     GatewayRead,
     GatewayStatusRead,
     GatewayUpdate,
@@ -29,7 +32,10 @@ from mission_control.gateways.schemas import (
 from mission_control.gateways.status import gateway_status
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning import service as provisioning
+from mission_control.provisioning.identities import gateway_main_agent_id
 from mission_control.provisioning.sync import SyncOptions, SyncReport, sync_templates
+
+CLEANUP_TIMEOUT_SECONDS = 20.0
 
 
 async def require_gateway(
@@ -51,6 +57,33 @@ async def _check_name_free(
         )
 
 
+def _url_key(url: str) -> str:
+    """The same gateway address however it was typed (scheme and host case, trailing slash)."""
+    parsed = urlsplit(url.strip())
+    port = f":{parsed.port}" if parsed.port else ""
+    path = parsed.path.rstrip("/")
+    return f"{parsed.scheme.lower()}://{(parsed.hostname or '').lower()}{port}{path}"
+
+
+async def _check_url_free(
+    session: AsyncSession, context: UserContext, url: str, except_id: uuid.UUID | None = None
+) -> None:
+    """One registration per gateway address in an organisation: a second one would create a
+    second gateway-main agent on the same gateway and fight over its workspaces."""
+    wanted = _url_key(url)
+    for gateway_id, existing_url, name in await repository.addresses(
+        session, context.organization.id
+    ):
+        if gateway_id != except_id and _url_key(existing_url) == wanted:
+            raise Conflict(
+                f"Gateway {name!r} ({gateway_id}) is already registered at {existing_url}; "
+                "update that one (PATCH /api/v1/gateways/{id}) instead of registering the "
+                "address again.",
+                code="gateway_url_taken",
+                details={"gateway_id": str(gateway_id), "name": name},
+            )
+
+
 async def list_gateways(
     session: AsyncSession, context: UserContext, *, limit: int, offset: int
 ) -> tuple[list[Gateway], int]:
@@ -70,6 +103,7 @@ async def create_gateway(
 ) -> Gateway:
     require_admin(context)
     await _check_name_free(session, context, data.name)
+    await _check_url_free(session, context, data.url)
     token = data.token.get_secret_value() if data.token else None
     gateway = Gateway(
         organization_id=context.organization.id,
@@ -107,6 +141,8 @@ async def update_gateway(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") is not None and changes["name"] != gateway.name:
         await _check_name_free(session, context, changes["name"], except_id=gateway.id)
+    if changes.get("url") is not None:
+        await _check_url_free(session, context, changes["url"], except_id=gateway.id)
     if "token" in changes:
         token = data.token.get_secret_value() if data.token else None
         gateway.token_ciphertext = secrets.encrypt(token) if token else None
@@ -138,9 +174,9 @@ async def update_gateway(
     return gateway, refreshing
 
 
-async def delete_gateway(
+async def _deletable_gateway(
     session: AsyncSession, context: UserContext, gateway_id: uuid.UUID
-) -> None:
+) -> Gateway:
     require_admin(context)
     gateway = await require_gateway(session, context, gateway_id)
     board_agents = await agents.count_board_agents_on_gateway(session, gateway.id)
@@ -151,17 +187,50 @@ async def delete_gateway(
             code="gateway_in_use",
             details={"board_agents": board_agents},
         )
+    return gateway
+
+
+async def _remove_main_agent_from(runtime: Runtime, gateway: Gateway) -> str | None:
+    """Best effort: the gateway-main agent and its workspace leave OpenClaw; returns why not."""
+    try:
+        async with asyncio.timeout(CLEANUP_TIMEOUT_SECONDS):
+            return await provisioning.remove_gateway_agent(
+                runtime, gateway.id, gateway_main_agent_id(gateway.id)
+            )
+    except TimeoutError:
+        return f"the gateway did not answer within {CLEANUP_TIMEOUT_SECONDS:.0f} s"
+    finally:
+        await runtime.gateway_pool.discard(runtime.gateway_target(gateway))
+
+
+async def delete_gateway(
+    session: AsyncSession, runtime: Runtime, context: UserContext, gateway_id: uuid.UUID
+) -> GatewayDeleted:
+    """Removes the gateway-main agent (and its workspace) from the gateway when it answers, then
+    the registration; an unreachable gateway is reported, not a reason to keep the row."""
+    gateway = await _deletable_gateway(session, context, gateway_id)
+    failure = await _remove_main_agent_from(runtime, gateway)
+    warning = None
+    if failure is not None:
+        warning = (
+            f"The gateway-main agent ({gateway_main_agent_id(gateway.id)}) could not be removed "
+            f"from gateway {gateway.name} at {gateway.url}: {failure}. Remove it there by hand "
+            f"(`openclaw agents delete {gateway_main_agent_id(gateway.id)}`) if the gateway "
+            "still runs."
+        )
     await agents.delete_main_agents(session, gateway.id)
     await session.delete(gateway)
     activity.record(
         session,
         "gateway.deleted",
-        f"Gateway {gateway.name} removed.",
+        f"Gateway {gateway.name} removed."
+        + (f" {warning}" if warning else " Its gateway-main agent was removed from it."),
         organization_id=context.organization.id,
         actor_user_id=context.user.id,
-        details={"gateway_id": str(gateway.id)},
+        details={"gateway_id": str(gateway.id), "main_agent_removed": failure is None},
     )
     await session.flush()
+    return GatewayDeleted(id=gateway.id, main_agent_removed=failure is None, warning=warning)
 
 
 # -- connection check, gateway-main agent and template sync (SPEC 7.3) ------------------------
@@ -186,7 +255,7 @@ async def _converge(
         read = MainAgentRead(id=main.id, name=main.name, provisioned=not pending)
     if not (status.connected and pending):
         if pending and not status.connected:
-            read.error = "Waiting for the gateway; provisioning runs once it is reachable."
+            read.error = _waiting_reason(gateway, status)
         return status, read
     outcome = await provisioning.apply_agent(
         runtime, main_id, provisioning.ApplyOptions(action=action, wake=True)
@@ -196,6 +265,21 @@ async def _converge(
     if outcome.ok:
         status.main_agent_present = True
     return status, read
+
+
+def _waiting_reason(gateway: Gateway, status: GatewayStatusRead) -> str:
+    """Why the gateway-main agent is not provisioned yet, and what resolves it."""
+    problem = status.error
+    if problem is not None and problem.code == "gateway_auth_failed":
+        return (
+            f"The gateway at {gateway.url} refused the token: {problem.message} Nothing happens "
+            "until the token is right: PATCH /api/v1/gateways/"
+            f"{gateway.id} with the gateway's token (`token`); provisioning runs right then."
+        )
+    if problem is not None and problem.code == "gateway_pairing_required":
+        return f"{problem.message} Provisioning runs once the device is approved."
+    reason = f" ({problem.message})" if problem is not None else ""
+    return f"Waiting for the gateway{reason}; provisioning runs once it is reachable."
 
 
 def admin_view(

@@ -1,4 +1,7 @@
-"""A scripted OpenAI-compatible model server for end-to-end tests (stdlib asyncio only).
+"""Mission Control's built-in DEMO model: a scripted, offline OpenAI-compatible model server
+(stdlib asyncio only). It is not an AI model. It exists so a local gateway can run real agent
+turns with no internet and no model account: ``missionctl demo-model`` / ``missionctl try-it``
+configure it into a gateway as a custom provider, and the end-to-end tests use the same server.
 
 It answers ``POST /v1/chat/completions`` with streamed ``chat.completion.chunk`` events and knows
 nothing but what arrives in the request: it reads ``BASE_URL=`` and ``AUTH_TOKEN=`` lines from the
@@ -7,13 +10,14 @@ section, which the gateway passes in the system message) and makes the agent run
 
     exec {"command": "curl -s -X POST -H 'X-Agent-Token: <token>' <base>/api/v1/agent/heartbeat"}
 
-Once a tool result exists after the last real user message it answers a final text and stops.
-The gateway appends an internal-context *user* message after tool results (E2E.md pitfall 1), so
-"last message is a tool result" is not the stop rule. Tool calls are capped per turn (since the
-last real user message) and for the whole server, so a misbehaving loop ends instead of running
-until the timeout.
+so every wake or scheduled heartbeat of an agent checks it in with Mission Control, and nothing
+else. Once a tool result exists after the last real user message it answers a final text and
+stops. The gateway appends an internal-context *user* message after tool results (E2E.md pitfall
+1), so "last message is a tool result" is not the stop rule. Tool calls are capped per turn
+(since the last real user message) and optionally for the whole server, so a misbehaving loop
+ends instead of running until the timeout.
 
-The server runs its own event loop in a thread, so a busy or blocked test loop never stalls the
+The server runs its own event loop in a thread, so a busy or blocked caller never stalls the
 gateway's model calls; ``stop()`` closes it and joins the thread.
 """
 
@@ -301,8 +305,17 @@ def _response_head(status: int, reason: str, content_type: str, length: int | No
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def _loopback_port(avoid: Sequence[range]) -> socket.socket:
-    """A bound loopback socket whose port is outside every range in ``avoid``."""
+def _loopback_port(avoid: Sequence[range], port: int = 0) -> socket.socket:
+    """A bound loopback socket on ``port``, or on a free port outside every range in ``avoid``."""
+    if port:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as error:
+            sock.close()
+            raise RuntimeError(f"port {port} for the demo model is in use: {error}") from error
+        return sock
     for _ in range(200):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -321,10 +334,14 @@ class ScriptedModelServer:
 
     model_id: str = "scripted-heartbeat"
     script: HeartbeatScript = field(default_factory=HeartbeatScript)
-    max_total_tool_calls: int = 50
+    max_total_tool_calls: int | None = 50
     avoid_ports: Sequence[range] = ()
     chunk_delay: float = 0.0
     port: int = 0
+    host_port: int = 0
+    # A long-running demo keeps only the newest requests; tests keep them all (None).
+    keep_requests: int | None = None
+    _tool_call_total: int = field(default=0, init=False, repr=False)
     _requests: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
@@ -367,7 +384,7 @@ class ScriptedModelServer:
     def start(self, timeout: float = 10.0) -> None:
         if self._thread is not None:
             raise RuntimeError("scripted model server already started")
-        sock = _loopback_port(self.avoid_ports)
+        sock = _loopback_port(self.avoid_ports, self.host_port)
         self.port = sock.getsockname()[1]
         ready = threading.Event()
         errors: list[BaseException] = []
@@ -431,10 +448,14 @@ class ScriptedModelServer:
     def _record(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(entry)
+            if entry.reply is not None and entry.reply.kind == "tool_call":
+                self._tool_call_total += 1
+            if self.keep_requests is not None and len(self._requests) > self.keep_requests:
+                del self._requests[: len(self._requests) - self.keep_requests]
 
     def _total_tool_calls(self) -> int:
         with self._lock:
-            return sum(1 for r in self._requests if r.reply and r.reply.kind == "tool_call")
+            return self._tool_call_total
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -472,7 +493,8 @@ class ScriptedModelServer:
             await self._send_json(writer, 400, "Bad Request", body)
             return
         reply, credentials = self.script.decide(request)
-        if reply.kind == "tool_call" and self._total_tool_calls() >= self.max_total_tool_calls:
+        limit = self.max_total_tool_calls
+        if reply.kind == "tool_call" and limit is not None and self._total_tool_calls() >= limit:
             reply = Reply("refusal", "Tool-call limit for this server reached.")
         self._record(RecordedRequest(method, path, now, request, reply, credentials))
         model = str(request.get("model") or self.model_id)
