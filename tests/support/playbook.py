@@ -36,15 +36,21 @@ class Command:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group("name"), m.group(0)), self.line)
 
 
-def commands(text: str) -> dict[str, Command]:
-    """Every command block of ``text`` by name; a block that is not one named command fails."""
+def commands(text: str, *, strict: bool = True) -> dict[str, Command]:
+    """Every command block of ``text`` by name. Strict (a workspace file): a block that is not
+    one named command, or a name used twice, fails; lenient (a whole prompt with other text):
+    such blocks are skipped and the first of a name wins."""
     found: dict[str, Command] = {}
     for block in _BLOCK.finditer(text):
         lines = block.group("body").splitlines()
         if len(lines) != 2 or not (match := _NAME_LINE.match(lines[0])):
+            if not strict:
+                continue
             raise ValueError(f"not a '# name: when' + one command block: {block.group(0)!r}")
         name = match.group("name")
         if name in found:
+            if not strict:
+                continue
             raise ValueError(f"command {name!r} appears twice")
         found[name] = Command(name=name, when=match.group("when"), line=lines[1])
     return found
