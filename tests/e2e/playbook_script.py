@@ -3,7 +3,7 @@ go about their job (the procedure the heartbeat prompt spells out), but not a si
 Control URL or route. Every command it runs is one it found in the text the gateway sent it
 (the ```sh blocks of AGENTS.md in the system prompt), filled in with ids it read from earlier
 answers; its own id and kind come from the AGENT_ID= / AGENT_KIND= lines of that text, the work
-to plan from a person's board-chat message.
+to plan from a person's message in the board chat (read with the playbook's memory command).
 
 Each reply is decided from the request alone: the turn's earlier tool results are replayed
 through the agent's procedure (a generator), whose next step is the next command. An error
@@ -33,7 +33,6 @@ NO_REPLY = "NO_REPLY"
 SEND_BACK_NOTE = "Please add a short summary at the top."
 _LINE = re.compile(r"^(?P<key>AGENT_ID|AGENT_KIND)=(?P<value>\S+)\s*$", re.MULTILINE)
 _NUMBERED = re.compile(r"^\s*\d+\.\s+(?P<title>[^`\n]+?)\s*$", re.MULTILINE)
-_CHAT_REQUEST = "wrote in the chat of board"
 APPROVAL_RULE = "To finish a task you first need an approved approval"
 
 
@@ -65,11 +64,14 @@ def _plain(text: str) -> str:
     return text.replace("'", "")
 
 
-def planned_titles(request: str) -> list[str]:
-    """A person's numbered plan in a board-chat message, in order."""
-    if _CHAT_REQUEST not in request:
-        return []
-    return [_plain(m.group("title")) for m in _NUMBERED.finditer(request)]
+def planned_titles(memory: list[dict[str, Any]]) -> list[str]:
+    """The newest numbered plan a person wrote in the board chat, in order."""
+    for item in memory:
+        if item.get("is_chat") and item.get("author_user_id") and isinstance(item["content"], str):
+            titles = [_plain(m.group("title")) for m in _NUMBERED.finditer(item["content"])]
+            if titles:
+                return titles
+    return []
 
 
 def worker_turn(turn: Turn) -> Procedure:
@@ -104,7 +106,7 @@ def lead_turn(turn: Turn) -> Procedure:
     tasks = _items((yield ("list-tasks", {})))
     if not tasks:
         previous: str | None = None
-        for title in planned_titles(turn.request):
+        for title in planned_titles(_items((yield ("read-memory", {})))):
             values = {"TITLE": title, "TEXT": f"From the plan in the board chat: {title}"}
             if previous is None:
                 created = yield ("create-task", values)
