@@ -16,6 +16,10 @@ _BLOCK = re.compile(r"```sh\n(?P<body>.*?)\n```", re.DOTALL)
 _NAME_LINE = re.compile(r"^# (?P<name>[a-z][a-z-]*): (?P<when>.+)$")
 _PLACEHOLDER = re.compile(r"<(?P<name>[A-Z][A-Z_]*)>")
 _LEGEND = re.compile(r"replacing each placeholder:(?P<legend>.*?)\nAnswers", re.DOTALL)
+_THROUGH_GATEWAY = re.compile(
+    r"- (?P<names>(?:`[a-z][a-z-]*`(?:, | and )?)+) go through the gateway"
+)
+_NAME = re.compile(r"`(?P<name>[a-z][a-z-]*)`")
 _REFUSAL = re.compile(r"`(?P<name>[a-z][a-z-]*)` is refused with `(?P<code>[a-z_]+)`")
 
 
@@ -69,6 +73,16 @@ def refusals(text: str) -> frozenset[tuple[str, str]]:
     """(command, error code) pairs the text says a command is refused with."""
     flat = " ".join(text.split())
     return frozenset((m.group("name"), m.group("code")) for m in _REFUSAL.finditer(flat))
+
+
+def through_gateway(text: str) -> frozenset[str]:
+    """Commands the text says go through the gateway (a `gateway_...` refusal: run again)."""
+    flat = " ".join(text.split())
+    return frozenset(
+        name.group("name")
+        for match in _THROUGH_GATEWAY.finditer(flat)
+        for name in _NAME.finditer(match.group("names"))
+    )
 
 
 def first_json(output: str) -> Any:

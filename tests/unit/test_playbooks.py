@@ -48,6 +48,10 @@ def test_every_command_is_filled_in_and_explained(kind: str, caps: GatewayCapabi
             assert f"/boards/{BOARD}/" in command.line, command.line
     for name, _code in playbook.refusals(text):
         assert name in commands, name
+    assert playbook.through_gateway(text) <= set(commands)
+    expected_gateway = {"lead": {"create-worker", "delete-worker", "ask-user"}}
+    expected_gateway["main"] = {"relay-to-lead", "broadcast"}
+    assert playbook.through_gateway(text) == expected_gateway.get(kind, set())
     named_in_prompt = set(_BACKTICKED.findall(prompt)) - STATUS_WORDS
     assert named_in_prompt, prompt
     assert named_in_prompt <= set(commands), named_in_prompt - set(commands)
