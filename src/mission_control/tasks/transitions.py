@@ -241,8 +241,8 @@ def check_blocked(
         raise Conflict(
             "The task is blocked by unfinished dependencies"
             + (f" ({named})" if named else "")
-            + ": it stays in inbox, unassigned, until they are done. Work on another task; "
-            "the lead assigns this one once it unblocks.",
+            + ": it stays in inbox, unassigned, until they are done. Work on another task "
+            "meanwhile; this one can be assigned once they are done.",
             code="task_blocked",
             details={
                 "blocking_task_ids": [str(i) for i in blocking_task_ids],
