@@ -33,7 +33,8 @@ from tests.e2e.conftest import E2ESecrets, E2ETimings
 from tests.support import factories, playbook
 from tests.support.mc_server import McServerProcess
 
-pytestmark = pytest.mark.gateway
+# Creating a worker provisions it on the gateway inside the request: slow on a loaded machine.
+pytestmark = [pytest.mark.gateway, pytest.mark.timeout(900)]
 
 GATEWAY_RETRIES = 3
 
@@ -150,7 +151,7 @@ async def test_every_playbook_command_runs_as_written(
     runtime = e2e_runtime
     began = time.monotonic()
     operator = {"Authorization": f"Bearer {e2e_secrets.operator_token}"}
-    async with httpx.AsyncClient(base_url=mission_control.base_url, timeout=90.0) as http:
+    async with httpx.AsyncClient(base_url=mission_control.base_url, timeout=240.0) as http:
         _gw_id, board_id, worker_id, lead_id, main_id = await _world(
             runtime, http, operator, e2e_gateway
         )

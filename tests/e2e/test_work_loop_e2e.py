@@ -239,7 +239,7 @@ async def test_the_work_loop_runs_on_the_agents_own_turns(
     since = len(model.requests)
     started = time.monotonic()
     try:
-        async with httpx.AsyncClient(base_url=mission_control.base_url, timeout=90.0) as http:
+        async with httpx.AsyncClient(base_url=mission_control.base_url, timeout=240.0) as http:
             board_id, lead_id, worker_id = await _board_and_agents(
                 runtime, http, person, e2e_gateway
             )

@@ -106,7 +106,7 @@ def error_code(answer: Any) -> str | None:
     return None
 
 
-def run(command: str, timeout: float = 60.0) -> Any:
+def run(command: str, timeout: float = 240.0) -> Any:
     """Runs the command line as a shell would (the way an agent's exec tool does)."""
     done = subprocess.run(
         ["/bin/sh", "-c", command], capture_output=True, text=True, timeout=timeout, check=False
