@@ -168,9 +168,12 @@ def _turn_of(messages: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
 
 @dataclass
 class PlaybookScript(HeartbeatScript):
-    """Board agents follow their playbook; anything else gets the plain check-in script."""
+    """Board agents follow their playbook; anything else gets the plain check-in script.
+    ``board_id`` (a test's own board) limits the playbook to agents whose prompt names it, so
+    agents other tests left on the shared gateway only check in."""
 
     max_tool_calls_per_turn: int = 25
+    board_id: str = ""
 
     def decide(self, request: Mapping[str, Any]) -> tuple[Reply, Credentials | None]:
         raw = request.get("messages")
@@ -180,7 +183,7 @@ class PlaybookScript(HeartbeatScript):
         )
         found = dict(_LINE.findall(system))
         procedure = PROCEDURES.get(found.get("AGENT_KIND", ""))
-        if procedure is None or "AGENT_ID" not in found:
+        if procedure is None or "AGENT_ID" not in found or self.board_id not in system:
             return super().decide(request)
         start, request_text = _turn_of(messages)
         results = [

@@ -122,6 +122,11 @@ class Loop:
             )
             return list(rows)
 
+    async def titled(self) -> tuple[Task, Task]:
+        """The two planned tasks, in plan order (by title: creation times may tie)."""
+        tasks = {t.title: t for t in await self.tasks()}
+        return tasks[TITLES[0]], tasks[TITLES[1]]
+
     async def approvals(self, task_id: uuid.UUID) -> list[Approval]:
         async with self.runtime.database.unit_of_work() as session:
             rows = await session.scalars(
@@ -233,7 +238,8 @@ async def test_the_work_loop_runs_on_the_agents_own_turns(
     runtime, model = e2e_runtime, scripted_model
     person = {"Authorization": f"Bearer {e2e_secrets.operator_token}"}
     previous, previous_cap = model.script, model.max_total_tool_calls
-    model.script = PlaybookScript()
+    script = PlaybookScript()
+    model.script = script
     # About 80 tool calls of two agents: the session-wide cap is for a runaway check-in loop.
     model.max_total_tool_calls = len(model.tool_calls()) + 300
     since = len(model.requests)
@@ -243,11 +249,15 @@ async def test_the_work_loop_runs_on_the_agents_own_turns(
             board_id, lead_id, worker_id = await _board_and_agents(
                 runtime, http, person, e2e_gateway
             )
+            script.board_id = str(board_id)
             loop = Loop(runtime, e2e_client, model, mission_control, board_id)
 
             async def planned() -> bool:
-                tasks = await loop.tasks()
-                return len(tasks) == 2 and tasks[0].assigned_agent_id == worker_id
+                tasks = {t.title: t for t in await loop.tasks()}
+                draft = tasks.get(TITLES[0])
+                return (
+                    len(tasks) == 2 and draft is not None and draft.assigned_agent_id == worker_id
+                )
 
             chat = await http.post(
                 f"/api/v1/boards/{board_id}/memory",
@@ -257,11 +267,11 @@ async def test_the_work_loop_runs_on_the_agents_own_turns(
             assert chat.status_code == 201, chat.text
             # The chat reaches the lead as a notification; a beat follows if it is slow.
             await loop.until("lead plans and assigns", planned, lead_id, first_beat_after=20)
-            first, second = await loop.tasks()
+            first, second = await loop.titled()
             await _one_task_through(loop, http, person, first.id, lead_id, worker_id)
 
             async def second_assigned() -> bool:
-                return (await loop.tasks())[1].assigned_agent_id == worker_id
+                return (await loop.titled())[1].assigned_agent_id == worker_id
 
             await loop.until("second task unblocks and is assigned", second_assigned, lead_id)
             await _one_task_through(loop, http, person, second.id, lead_id, worker_id)
@@ -271,7 +281,7 @@ async def test_the_work_loop_runs_on_the_agents_own_turns(
     turns = _turns(model, since)
 
     # Mission Control's record of what happened, task by task.
-    first, second = await loop.tasks()
+    first, second = await loop.titled()
     assert [t.title for t in (first, second)] == list(TITLES)
     expected_moves = [
         (worker_id, "inbox", "in_progress"),
