@@ -169,7 +169,9 @@ async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway
         agent = await _agent(runtime, agent_id)
         gid = gateway_agent_id(agent_ref(agent))
         assert entries[gid]["heartbeat"]["every"] == "10m"
-        assert "/api/v1/agent/heartbeat" in entries[gid]["heartbeat"]["prompt"]
+        # The beat's steps name the playbook's commands (AGENTS.md), first of all `check-in`.
+        assert "1. `check-in`." in entries[gid]["heartbeat"]["prompt"]
+        assert "NO_REPLY" in entries[gid]["heartbeat"]["prompt"]
         assert agent.applied_generation == agent.generation == 1
         assert agent.openclaw_session_id == f"agent:{gid}:main"
         agents_md = (await client.files_get(gid, "AGENTS.md")).content or ""

@@ -9,6 +9,7 @@ import pytest
 
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
+from mission_control.core.security import mint_token
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning.context import RenderInputs, render_context, user_variables
 from mission_control.provisioning.gateway_config import HeartbeatEntry, plan_config_change
@@ -25,7 +26,7 @@ from mission_control.provisioning.plan import (
     files_to_write,
     plan_agent,
 )
-from mission_control.provisioning.templates import include_bootstrap
+from mission_control.provisioning.templates import include_bootstrap, size_budget
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.users.models import User
 
@@ -41,9 +42,6 @@ LEGACY = GatewayCapabilities(
 GW = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 BOARD = uuid.UUID("00000000-0000-0000-0000-0000000000bb")
 AGENT = uuid.UUID("00000000-0000-0000-0000-0000000000cc")
-
-SIZE_BUDGET = {"AGENTS.md": 6000, "TOOLS.md": 1500, "HEARTBEAT.md": 1000}
-DEFAULT_BUDGET = 2500
 
 
 def _gateway() -> Gateway:
@@ -91,15 +89,16 @@ def _agent(kind: str, **fields: Any) -> Agent:
     return Agent(**{**defaults, **fields})
 
 
-def _inputs(agent: Agent, user: User | None = None) -> RenderInputs:
+def _inputs(
+    agent: Agent,
+    user: User | None = None,
+    *,
+    base_url: str = "http://mc:8000/",
+    token: str = "mca_tok",  # noqa: S107  (a fake token for rendering)
+) -> RenderInputs:
     board = None if agent.board_id is None else _board()
     return RenderInputs(
-        agent=agent,
-        board=board,
-        gateway=_gateway(),
-        user=user,
-        base_url="http://mc:8000/",
-        auth_token="mca_tok",
+        agent=agent, board=board, gateway=_gateway(), user=user, base_url=base_url, auth_token=token
     )
 
 
@@ -148,22 +147,28 @@ def test_context_identity_normalisation() -> None:
 @pytest.mark.parametrize("kind", ["worker", "lead", "main"])
 @pytest.mark.parametrize("caps", [CURRENT, LEGACY], ids=["current", "legacy"])
 def test_rendered_files_fit_the_gateway_and_budget(kind: str, caps: GatewayCapabilities) -> None:
+    # A real token and a long public URL: the playbooks repeat both in every command.
+    token = mint_token().raw
+    base_url = "https://mission-control.operations.example.com/"
     plan = plan_agent(
-        _inputs(_agent(kind), User(name="Ana", email="a@x.io")), caps, action="provision"
+        _inputs(_agent(kind), User(name="Ana", email="a@x.io"), base_url=base_url, token=token),
+        caps,
+        action="provision",
     )
     assert set(plan.files) <= caps.workspace_files
     assert ("BOOTSTRAP.md" in plan.files) == (kind == "lead")
     tools_file = "TOOLS.md" if "TOOLS.md" in caps.workspace_files else "AGENTS.md"
-    assert read_auth_token(plan.files[tools_file]) == "mca_tok"
-    assert "BASE_URL=http://mc:8000" in plan.files[tools_file]
+    assert read_auth_token(plan.files[tools_file]) == token
+    assert "BASE_URL=https://mission-control.operations.example.com" in plan.files[tools_file]
     assert ("BOARD_ID=" in plan.files[tools_file]) == (kind != "main")
     for name, content in plan.files.items():
         assert content, name
-        assert len(content) <= SIZE_BUDGET.get(name, DEFAULT_BUDGET), (name, len(content))
+        assert len(content) <= size_budget(name), (name, len(content))
     assert ("prompt" in plan.heartbeat) == caps.heartbeat_prompt_in_config
-    if caps.heartbeat_prompt_in_config:
-        assert "/api/v1/agent/heartbeat" in plan.heartbeat["prompt"]
-        assert len(plan.heartbeat["prompt"]) <= SIZE_BUDGET["HEARTBEAT.md"]
+    prompt = plan.heartbeat.get("prompt") or plan.files["HEARTBEAT.md"]
+    assert "`check-in`" in prompt
+    assert prompt.rstrip().endswith("NO_REPLY.")
+    assert len(prompt) <= size_budget("HEARTBEAT.md")
 
 
 def test_overrides_render_with_the_same_context() -> None:

@@ -12,7 +12,9 @@ from mission_control.tasks.transitions import (
     BoardRules,
     Change,
     Facts,
+    Outcome,
     TaskState,
+    check_blocked,
     decide,
     has_cycle,
 )
@@ -171,3 +173,19 @@ def test_main_agent_changes_nothing() -> None:
             Change(fields=frozenset({"comment"})),
             Facts(),
         )
+
+
+def test_a_blocked_refusal_names_the_blocking_tasks_and_their_status() -> None:
+    outcome = Outcome(status="in_progress", assignee_id=A)
+    with pytest.raises(Conflict) as caught:
+        check_blocked(outcome, [B], [(B, "Draft the notes", "review")])
+    error = caught.value
+    assert error.code == "task_blocked"
+    assert f"'Draft the notes' ({B}) is review" in error.message
+    assert "Work on another task" in error.message
+    assert error.details == {
+        "blocking_task_ids": [str(B)],
+        "blocking_tasks": [{"id": str(B), "title": "Draft the notes", "status": "review"}],
+    }
+    # Unblocked or staying in inbox unassigned: no refusal.
+    check_blocked(Outcome(status="inbox", assignee_id=None), [B], [(B, "Draft", "review")])

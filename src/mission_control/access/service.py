@@ -82,7 +82,8 @@ async def agent_board_ids(session: AsyncSession, agent: Agent) -> set[uuid.UUID]
 
 async def require_agent_board(session: AsyncSession, agent: Agent, board_id: uuid.UUID) -> Board:
     if board_id not in await agent_board_ids(session, agent):
-        raise Forbidden("Agents may only use their own board.")
+        own = f" (yours is {agent.board_id})" if agent.board_id else ""
+        raise Forbidden(f"Agents may only use their own board{own}; use its id in the URL.")
     board = await boards.get(session, board_id)
     if board is None:
         raise NotFound("Board not found.")

@@ -149,7 +149,8 @@ async def _refuse_pending(session: AsyncSession, task_ids: list[uuid.UUID]) -> N
     if not conflicts:
         return
     raise Conflict(
-        "A task may have only one pending approval; wait for it to be resolved.",
+        "A task may have only one pending approval (details name it); wait until a person "
+        "resolves it, then raise a new one if you still need it.",
         code="pending_approval",
         details={
             "task_ids": sorted({str(t) for t, _ in conflicts}),

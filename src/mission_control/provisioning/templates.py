@@ -24,6 +24,22 @@ BASE_FILES = ("AGENTS.md", "IDENTITY.md", "MEMORY.md", "SOUL.md", "USER.md")
 LEGACY_ONLY_FILES = ("HEARTBEAT.md", "TOOLS.md")
 BOOTSTRAP = "BOOTSTRAP.md"
 
+# Characters per rendered file of our own templates (the gateway cuts every workspace file at
+# agents.defaults.bootstrapMaxChars, 20,000 by default): tests render every kind on both gateway
+# kinds and hold each file to this. User text (USER.md notes, a role soul, overrides) comes on top.
+SIZE_BUDGET: Mapping[str, int] = {
+    "AGENTS.md": 12_000,
+    "TOOLS.md": 1_500,
+    "HEARTBEAT.md": 1_200,
+    "BOOTSTRAP.md": 1_000,
+}
+DEFAULT_SIZE_BUDGET = 2_500
+
+
+def size_budget(name: str) -> int:
+    return SIZE_BUDGET.get(name, DEFAULT_SIZE_BUDGET)
+
+
 # Files the agent may edit: written when absent, left alone on update (SPEC 3.1). The
 # gateway-main agent's USER.md follows the organisation's owner, so it is rewritten.
 PRESERVED_ON_UPDATE: Mapping[AgentKind, frozenset[str]] = {

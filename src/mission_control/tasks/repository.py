@@ -140,6 +140,18 @@ async def unfinished(session: AsyncSession, task_ids: Collection[uuid.UUID]) -> 
     return list(result.scalars())
 
 
+async def summaries(
+    session: AsyncSession, task_ids: Collection[uuid.UUID]
+) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, title, status) of the given tasks, in id order."""
+    if not task_ids:
+        return []
+    result = await session.execute(
+        select(Task.id, Task.title, Task.status).where(Task.id.in_(task_ids)).order_by(Task.id)
+    )
+    return [(row[0], row[1], row[2]) for row in result.all()]
+
+
 async def board_edges(
     session: AsyncSession, board_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:

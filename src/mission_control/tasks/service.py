@@ -205,7 +205,11 @@ async def create_task(
 ) -> TaskRead:
     actor = await resolve_actor(session, caller, board_id, write=True)
     if actor.kind not in ("user", "lead"):
-        raise Forbidden("Only users and the board lead create tasks.", code="lead_only")
+        raise Forbidden(
+            "Only users and the board lead create tasks; ask the lead in a comment or the "
+            "board chat.",
+            code="lead_only",
+        )
     task = Task(
         id=uuid.uuid4(),
         board_id=board_id,
@@ -473,6 +477,7 @@ async def _facts(
     return Facts(
         lead_id=lead_id,
         blocking_task_ids=blocking,
+        blocking_tasks=await repository.summaries(session, blocking),
         pending_approval_ids=pending,
         has_approved_approval=approved,
         assignee_commented=commented,

@@ -53,6 +53,8 @@ class Facts:
 
     lead_id: uuid.UUID | None = None
     blocking_task_ids: Sequence[uuid.UUID] = ()
+    # (id, title, status) of each blocking task, so a refusal can name them.
+    blocking_tasks: Sequence[tuple[uuid.UUID, str, str]] = ()
     pending_approval_ids: Sequence[uuid.UUID] = ()
     has_approved_approval: bool = False
     assignee_commented: bool = False
@@ -115,7 +117,7 @@ def _authorize_worker(
     if task.assignee_id is not None and task.assignee_id != actor.agent_id:
         raise Forbidden(
             "This task is assigned to another agent; workers change only their own or "
-            "unassigned tasks.",
+            "unassigned tasks: pick one from your tasks (assigned_agent_id = your id).",
             code="not_assignee",
         )
     extra = sorted(set(change.fields) - WORKER_FIELDS) + (
@@ -193,7 +195,7 @@ def check_rules(
 ) -> None:
     if target is not None and rules.block_status_changes_with_pending_approval:
         _refuse_pending(facts.pending_approval_ids)
-    check_blocked(outcome, facts.blocking_task_ids)
+    check_blocked(outcome, facts.blocking_task_ids, facts.blocking_tasks)
     if target == DONE and rules.require_review_before_done and task.status != REVIEW:
         raise Conflict(
             "This board requires review before done: move the task to review first.",
@@ -201,8 +203,10 @@ def check_rules(
         )
     if target == DONE and rules.require_approval_for_done and not facts.has_approved_approval:
         raise Conflict(
-            "This board requires an approved approval linked to the task before done; "
-            "raise an approval and wait for a user to approve it.",
+            "This board requires an approved approval linked to the task before done: raise "
+            'one (POST .../approvals with {"action_type": "mark_done", "task_id": "<this '
+            'task>", "payload": {"reason": "..."}}), wait until a person approves it, then '
+            "move the task to done again.",
             code="approval_required",
         )
     if target == REVIEW and rules.comment_required_for_review:
@@ -219,20 +223,34 @@ def check_rules(
 def _refuse_pending(pending_approval_ids: Sequence[uuid.UUID]) -> None:
     if pending_approval_ids:
         raise Conflict(
-            "A linked approval is still pending; status changes wait until a user resolves it.",
+            "A linked approval is still pending; status changes wait until a person resolves "
+            "it (its status is in GET .../approvals?task_id=<this task>); try again after that.",
             code="pending_approval",
             details={"approval_ids": [str(i) for i in pending_approval_ids]},
         )
 
 
-def check_blocked(outcome: Outcome, blocking_task_ids: Sequence[uuid.UUID]) -> None:
-    """A task with unfinished dependencies stays in inbox, unassigned."""
+def check_blocked(
+    outcome: Outcome,
+    blocking_task_ids: Sequence[uuid.UUID],
+    blocking_tasks: Sequence[tuple[uuid.UUID, str, str]] = (),
+) -> None:
+    """A task with unfinished dependencies stays in inbox, unassigned; the refusal names them."""
     if blocking_task_ids and (outcome.status != INBOX or outcome.assignee_id is not None):
+        named = "; ".join(f"{title!r} ({id_}) is {status}" for id_, title, status in blocking_tasks)
         raise Conflict(
-            "The task is blocked by unfinished dependencies: it stays in inbox, unassigned, "
-            "until they are done.",
+            "The task is blocked by unfinished dependencies"
+            + (f" ({named})" if named else "")
+            + ": it stays in inbox, unassigned, until they are done. Work on another task "
+            "meanwhile; this one can be assigned once they are done.",
             code="task_blocked",
-            details={"blocking_task_ids": [str(i) for i in blocking_task_ids]},
+            details={
+                "blocking_task_ids": [str(i) for i in blocking_task_ids],
+                "blocking_tasks": [
+                    {"id": str(task_id), "title": title, "status": status}
+                    for task_id, title, status in blocking_tasks
+                ],
+            },
         )
 
 
