@@ -17,7 +17,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.scripted_model import (
+from mission_control.demo.model import (
     Credentials,
     HeartbeatScript,
     Reply,

@@ -22,6 +22,7 @@ from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
 from mission_control.approvals.models import Approval, ApprovalTaskLink
 from mission_control.core.runtime import Runtime
+from mission_control.demo.model import ScriptedModelServer, is_real_user_message, message_text
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.organizations.models import Organization
@@ -31,7 +32,6 @@ from mission_control.provisioning.identities import agent_session_key, gateway_a
 from mission_control.tasks.models import Task, TaskComment, TaskDependency
 from tests.e2e.conftest import E2ESecrets, E2ETimings
 from tests.e2e.playbook_script import SEND_BACK_NOTE, PlaybookScript
-from tests.e2e.scripted_model import ScriptedModelServer, is_real_user_message, message_text
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
 
