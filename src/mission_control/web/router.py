@@ -8,9 +8,13 @@ from mission_control.web import (
     auth_pages,
     live,
     pages_activity,
+    pages_agents,
     pages_approvals,
+    pages_board_settings,
     pages_boards,
     pages_dashboard,
+    pages_gateways,
+    pages_onboarding,
     pages_tasks,
 )
 
@@ -23,5 +27,9 @@ for page_router in (
     pages_tasks.router,
     pages_approvals.router,
     pages_activity.router,
+    pages_gateways.router,
+    pages_agents.router,
+    pages_onboarding.router,
+    pages_board_settings.router,
 ):
     router.include_router(page_router)
