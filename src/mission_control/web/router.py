@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from mission_control.web import (
     auth_pages,
     live,
+    pages_account,
     pages_activity,
     pages_agents,
     pages_approvals,
@@ -31,5 +32,6 @@ for page_router in (
     pages_agents.router,
     pages_onboarding.router,
     pages_board_settings.router,
+    pages_account.router,
 ):
     router.include_router(page_router)
