@@ -4,6 +4,7 @@ the API (org admins act; board readers read); the gateway call runs with no tran
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
@@ -107,13 +108,12 @@ async def workspace_files(
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
         listed = await client.files_list(ref)
-        files = []
-        for entry in listed:
-            if entry.missing:
-                files.append(WorkspaceFile(entry.name, None, True))
-                continue
-            stored = await client.files_get(ref, entry.name)
-            files.append(WorkspaceFile(entry.name, stored.content, False))
+        present = [entry.name for entry in listed if not entry.missing]
+        stored = await asyncio.gather(*(client.files_get(ref, name) for name in present))
+        contents = {item.name: item.content for item in stored}
+        files = [
+            WorkspaceFile(entry.name, contents.get(entry.name), entry.missing) for entry in listed
+        ]
     except GatewayError as error:
         raise gateway_failure(error, "Reading the workspace failed") from error
     return files

@@ -234,7 +234,9 @@ async def _detail(
         files_error = ""
         session_items: list[dict[str, Any]] = []
         sessions_error = ""
-        if context.is_admin:
+        # A live refresh swaps only the status and activity regions: skip the gateway calls.
+        refresh = web.request.headers.get("x-console-refresh") == "1"
+        if context.is_admin and not refresh:
             try:
                 files = await console_actions.workspace_files(
                     tx.session, web.runtime, context, agent_id

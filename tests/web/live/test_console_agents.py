@@ -47,7 +47,7 @@ async def registered_gateway(live: LiveConsole) -> uuid.UUID:
 async def create_worker(page: Page, board_id: uuid.UUID, name: str) -> float:
     """Creates a worker on the page; returns seconds from the click to "online" on screen."""
     await page.goto(f"/agents/new?board_id={board_id}")
-    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Name", exact=True).fill(name)
     await page.get_by_label("Heartbeat every").fill("30m")
     started = time.monotonic()
     await page.get_by_role("button", name="Create and provision").click()
@@ -103,7 +103,7 @@ async def test_worker_created_on_the_page_comes_online_then_sync_history_delete(
         timeout=PAGE_TIMEOUT_MS
     )
     await expect(page.locator("#session-history")).to_contain_text(f"Hello {name}")
-    await page.get_by_label("Message").fill("Status report please.")
+    await page.get_by_role("textbox", name="Message").fill("Status report please.")
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_role("status")).to_contain_text("Sent", timeout=PAGE_TIMEOUT_MS)
     await expect(page.locator("#session-history")).to_contain_text("Status report please.")

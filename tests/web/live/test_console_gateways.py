@@ -23,9 +23,9 @@ LIST_TIMEOUT_MS = 60_000
 
 async def register(page: Page, live: LiveConsole, name: str, url: str, token: str) -> None:
     await page.goto("/gateways/new")
-    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Name", exact=True).fill(name)
     await page.get_by_label("URL").fill(url)
-    await page.get_by_label("Token").fill(token)
+    await page.get_by_label("Token", exact=True).fill(token)
     await page.get_by_label("Workspace root on the gateway host").fill(live.workspace_root())
     await page.get_by_role("button", name="Register and check the connection").click()
     await expect(page.get_by_role("heading", name=f"Gateway {name}", level=1)).to_be_visible(
@@ -74,7 +74,7 @@ async def test_wrong_token_says_what_to_do_and_fixing_it_on_the_page_connects(
     await expect(problem).to_contain_text("token")
     await save_screenshot(page, "gateway-token-refused")
 
-    await page.locator("#gateway-edit").get_by_label("Token").fill(live.gateway.token)
+    await page.locator("#gateway-edit").get_by_label("Token", exact=True).fill(live.gateway.token)
     await page.get_by_role("button", name="Save and check the connection").click()
     await expect(state(page)).to_have_attribute(
         "data-connection-state", "connected", timeout=REGISTER_TIMEOUT_MS
