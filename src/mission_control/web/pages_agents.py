@@ -319,11 +319,13 @@ async def nudge(agent_id: uuid.UUID, web: WebDep) -> Response:
 async def edit(agent_id: uuid.UUID, web: WebDep) -> Response:
     form = await web.form()
     try:
-        data = AgentUpdate(
-            name=form.get("name"),
-            identity_profile=_profile(form) or {},
-            heartbeat_config=_heartbeat(form),
-        )
+        # Only what the form changes: an untouched field is not an update.
+        fields: dict[str, Any] = {"name": form.get("name")}
+        if form.get("role").strip():
+            fields["identity_profile"] = _profile(form)
+        if form.get("heartbeat_every").strip():
+            fields["heartbeat_config"] = _heartbeat(form)
+        data = AgentUpdate.model_validate(fields)
         async with web.write() as tx:
             await lifecycle.update_agent(
                 tx.session, web.runtime, tx.viewer.context, agent_id, data, force=False

@@ -13,10 +13,11 @@ from playwright.async_api import Page, expect
 from tests.support.browser import save_screenshot
 from tests.web.live.conftest import LiveConsole
 
-pytestmark = pytest.mark.gateway
+# Each test registers a gateway, which provisions its gateway-main agent (slow under load).
+pytestmark = [pytest.mark.gateway, pytest.mark.timeout(600)]
 
 # Registering a reachable gateway provisions its gateway-main agent before the page answers.
-REGISTER_TIMEOUT_MS = 60_000
+REGISTER_TIMEOUT_MS = 180_000
 # A loaded gateway may take up to the status timeout (15 s) per listing.
 LIST_TIMEOUT_MS = 60_000
 
@@ -95,8 +96,9 @@ async def test_unreachable_gateway_turns_connected_by_itself_once_fixed(
 
     # The operator fixes the address somewhere else (the API); the open page is not reloaded.
     async with live.console.api() as api:
+        api.timeout = 180.0  # the change provisions the gateway-main agent before answering
         response = await api.patch(f"/api/v1/gateways/{gateway_id}", json={"url": live.gateway.url})
         assert response.status_code == 200, response.text
     await expect(state(page)).to_have_attribute(
-        "data-connection-state", "connected", timeout=15_000
+        "data-connection-state", "connected", timeout=LIST_TIMEOUT_MS
     )

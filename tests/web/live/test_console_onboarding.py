@@ -79,6 +79,7 @@ class InterviewScript(HeartbeatScript):
         return Reply("tool_call", command=command), credentials
 
 
+@pytest.mark.timeout(900)
 async def test_onboarding_through_the_page_to_a_provisioned_lead(live: LiveConsole) -> None:
     gateway_id = await registered_gateway(live)
     board_id = await live.board_on(gateway_id, name="Beta board")
