@@ -23,6 +23,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import agent_session_key, gateway_agent_id
+from mission_control.provisioning.tokens import read_auth_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,17 @@ async def send_to_agent(
     )
 
 
+TOKEN_HIDDEN = "(hidden: the agent's token is shown only to the agent)"
+
+
+def hide_token(content: str | None) -> str | None:
+    """The file without the agent's token: tokens are never shown after they are minted."""
+    if content is None:
+        return None
+    token = read_auth_token(content)
+    return content.replace(token, TOKEN_HIDDEN) if token else content
+
+
 async def workspace_files(
     session: AsyncSession, runtime: Runtime, context: UserContext, agent_id: uuid.UUID
 ) -> list[WorkspaceFile]:
@@ -110,7 +122,7 @@ async def workspace_files(
         listed = await client.files_list(ref)
         present = [entry.name for entry in listed if not entry.missing]
         stored = await asyncio.gather(*(client.files_get(ref, name) for name in present))
-        contents = {item.name: item.content for item in stored}
+        contents = {item.name: hide_token(item.content) for item in stored}
         files = [
             WorkspaceFile(entry.name, contents.get(entry.name), entry.missing) for entry in listed
         ]
