@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.support.browser import save_screenshot
 from tests.web.live.conftest import LiveConsole
@@ -34,7 +34,7 @@ async def register(page: Page, live: LiveConsole, name: str, url: str, token: st
     )
 
 
-def state(page: Page) -> object:
+def state(page: Page) -> Locator:
     return page.locator("#gateway-connection [data-connection-state]")
 
 
