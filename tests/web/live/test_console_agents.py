@@ -106,8 +106,15 @@ async def test_worker_created_on_the_page_comes_online_then_sync_history_delete(
     await expect(page.locator("#session-history")).to_contain_text(f"Hello {name}")
     await page.get_by_role("textbox", name="Message").fill("Status report please.")
     await page.get_by_role("button", name="Send").click()
-    await expect(page.get_by_role("status")).to_contain_text("Sent", timeout=PAGE_TIMEOUT_MS)
-    await expect(page.locator("#session-history")).to_contain_text("Status report please.")
+    await expect(page.locator("#session-message [role=status]")).to_contain_text(
+        "Sent", timeout=PAGE_TIMEOUT_MS
+    )
+    # The gateway appends the message to the transcript on its own time: reload until it shows.
+    history_url = page.url.replace("/message", "/history")
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while "Status report please." not in await page.locator("#session-history").inner_text():
+        assert time.monotonic() < deadline, "the sent message never showed in the history"
+        await page.goto(history_url)
     await save_screenshot(page, "session-history")
 
     # Delete: back on the gateway page, it is gone from both lists.
