@@ -7,10 +7,15 @@ from fastapi import APIRouter
 from mission_control.web import (
     auth_pages,
     live,
+    pages_account,
     pages_activity,
+    pages_agents,
     pages_approvals,
+    pages_board_settings,
     pages_boards,
     pages_dashboard,
+    pages_gateways,
+    pages_onboarding,
     pages_tasks,
     pages_teams,
 )
@@ -25,5 +30,10 @@ for page_router in (
     pages_approvals.router,
     pages_activity.router,
     pages_teams.router,
+    pages_gateways.router,
+    pages_agents.router,
+    pages_onboarding.router,
+    pages_board_settings.router,
+    pages_account.router,
 ):
     router.include_router(page_router)

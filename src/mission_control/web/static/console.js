@@ -183,6 +183,9 @@
       window.location.assign(url); // another page with another stream: load it fully
       return;
     }
+    var poll = doc.body.getAttribute("data-live-poll");
+    if (poll) document.body.setAttribute("data-live-poll", poll);
+    else document.body.removeAttribute("data-live-poll");
     if (push && url !== window.location.href) window.history.pushState({}, "", url);
     var alert = main.querySelector('[role="alert"]');
     if (alert) {
@@ -291,8 +294,51 @@
     if (main) { event.preventDefault(); main.focus(); }
   });
 
+  // Pages whose state lives outside Mission Control (a gateway's connection) poll themselves.
+  // The attribute is read on every tick: a form answered with such a page starts it.
+  function startPolling() {
+    var last = Date.now();
+    setInterval(function () {
+      var seconds = parseFloat(document.body.getAttribute("data-live-poll") || "");
+      if (!(seconds > 0) || document.hidden || Date.now() - last < seconds * 1000) return;
+      last = Date.now();
+      refresh();
+    }, 500);
+  }
+
+  // A button with data-copy="<id>" copies that element's text (the approve commands).
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent;
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(source); done(); });
+    } else { fallbackCopy(source); done(); }
+  });
+
+  function fallbackCopy(source) {
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    try { document.execCommand("copy"); } catch (e) { /* the text stays selected */ }
+  }
+
+  // A form's [data-busy-message] shows while it is being sent (a connection check, a sync).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    var busy = form.querySelectorAll("[data-busy-message]");
+    for (var i = 0; i < busy.length; i++) { busy[i].hidden = false; busy[i].setAttribute("role", "status"); }
+  }, true);
+
   document.addEventListener("DOMContentLoaded", function () {
     wireDragAndDrop();
     startLive();
+    startPolling();
   });
 })();
