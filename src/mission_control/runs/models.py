@@ -54,9 +54,7 @@ class TaskRun(UUIDPrimaryKey, Timestamps, Base):
     )
     board_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
-    agent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agents.id", ondelete="SET NULL")
-    )
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     gateway_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("gateways.id", ondelete="SET NULL"), index=True
     )
