@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from mission_control.agents.models import Agent
 from mission_control.app import build_runtime, create_app
@@ -24,7 +25,7 @@ from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Role
 from mission_control.runs.executor import RunManager, Timing, manager_for
-from mission_control.runs.models import TaskRun
+from mission_control.runs.models import TaskRun, TaskRunLogEntry
 from mission_control.settings import Settings
 from mission_control.tasks.models import Task
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
@@ -130,14 +131,21 @@ class World:
         return f"/api/v1/boards/{self.board.id}/run-policy"
 
 
-async def make_world(runtime: Runtime, gateway: DevGateway, gateway_agent: str = "main") -> World:
+async def make_world(
+    runtime: Runtime,
+    gateway: DevGateway | None = None,
+    gateway_agent: str = "main",
+    *,
+    url: str | None = None,
+    token: str | None = None,
+) -> World:
     """An organisation whose gateway row points at ``gateway``; the worker is the gateway's
     ``gateway_agent`` (its main session is the runs' parent)."""
     async with runtime.database.unit_of_work() as session:
         org = await factories.organization(session, f"Runs {uuid.uuid4().hex[:6]}")
         gw = await factories.gateway(session, org, name=f"gw-{uuid.uuid4().hex[:6]}")
-        gw.url = gateway.url
-        gw.token_ciphertext = runtime.secrets.encrypt(gateway.token)
+        gw.url = gateway.url if gateway else str(url)
+        gw.token_ciphertext = runtime.secrets.encrypt(gateway.token if gateway else str(token))
         board = await factories.board(session, org, gw, name="Runs")
         writer = await factories.person(session, org, Role.MEMBER, grants={board.id: (True, True)})
         reader = await factories.person(session, org, Role.MEMBER, grants={board.id: (True, False)})
@@ -194,3 +202,25 @@ async def wait_run(
 
 def manager(runtime: Runtime) -> RunManager:
     return manager_for(runtime)
+
+
+async def wait_log(
+    runtime: Runtime, run_id: uuid.UUID | str, text: str, timeout: float = 240.0
+) -> None:
+    """Until the run's log has an entry containing ``text``."""
+    run_id = uuid.UUID(str(run_id))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with runtime.database.sessions() as session:
+            rows = await session.execute(
+                select(TaskRunLogEntry.text).where(TaskRunLogEntry.run_id == run_id)
+            )
+            if any(text in row for row in rows.scalars()):
+                return
+        await asyncio.sleep(0.2)
+    pytest.fail(f"run {run_id} logged nothing with {text!r} in {timeout}s")
+
+
+async def ledger_runs(client: GatewayClient, session_key: str) -> list[str]:
+    """The agent-run ids the gateway's ledger recorded for a session."""
+    return [t.run_id or "" for t in await client.ledger_tasks(session_key) if t.kind == "cli"]

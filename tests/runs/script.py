@@ -15,7 +15,8 @@ from tests.e2e.scripted_model import (
 )
 
 FAIL = "RUN_FAIL"  # the model call fails (HTTP 400)
-SLEEP = "RUN_SLEEP"  # a long tool call (sleep 60), for cancel, timeout and restarts
+SLEEP = "RUN_SLEEP"  # a long tool call (sleep 60), for cancel and timeout
+NAP = "RUN_NAP"  # a tool call of 8 s, then the final answer: for restarts mid-run
 FINAL_PREFIX = "Finished:"
 
 
@@ -34,4 +35,6 @@ class RunScript(HeartbeatScript):
             return Reply("final", f"{FINAL_PREFIX} {first.strip()}"), None
         if SLEEP in text:
             return Reply("tool_call", command="sleep 60"), None
+        if NAP in text:
+            return Reply("tool_call", command="sleep 8"), None
         return Reply("tool_call", command="echo run-tool-output"), None

@@ -16,10 +16,11 @@ from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.runs.models import TaskRunLogEntry
 from mission_control.tasks.models import TaskComment
-from tests.runs.conftest import World, make_task, wait_run
-from tests.runs.script import FINAL_PREFIX
+from tests.runs.conftest import World, ledger_runs, make_task, wait_log, wait_run
+from tests.runs.script import FAIL, FINAL_PREFIX, SLEEP
 
 pytestmark = pytest.mark.gateway
+TERMINAL = {"succeeded", "failed", "timed_out", "cancelled", "lost"}
 
 
 async def _start(
@@ -37,7 +38,7 @@ async def test_run_succeeds_with_log_reply_usage_and_task_summary(
     task = await make_task(runs_runtime, world, "Write the release notes")
     started = await _start(http, world, task.id, label="notes")
     assert started["status"] == "queued"
-    run = await wait_run(runs_runtime, started["id"], {"succeeded", "failed", "lost", "timed_out"})
+    run = await wait_run(runs_runtime, started["id"], TERMINAL)
     assert run.status == "succeeded", run.error
     assert run.final_reply is not None
     assert run.final_reply.startswith(FINAL_PREFIX)
@@ -98,3 +99,63 @@ async def test_run_succeeds_with_log_reply_usage_and_task_summary(
     assert [e["seq"] for e in read.json()] == list(range(1, len(log) + 1))
     usage = await http.get(f"{world.runs_url(task.id)}/usage", headers=world.reader.headers)
     assert usage.json()["total_tokens"] == run.total_tokens
+
+
+async def test_model_failure_fails_the_run_with_the_reason(
+    http: httpx.AsyncClient, runs_runtime: Runtime, world: World
+) -> None:
+    task = await make_task(runs_runtime, world, f"Break on purpose {FAIL}")
+    started = await _start(http, world, task.id)
+    run = await wait_run(runs_runtime, started["id"], TERMINAL)
+    assert run.status == "failed", (run.status, run.error)
+    assert run.error_code == "run_failed"
+    assert run.error is not None
+    assert "LLM request failed" in run.error
+    async with runs_runtime.database.sessions() as session:
+        comment = (
+            await session.execute(select(TaskComment).where(TaskComment.task_id == task.id))
+        ).scalar_one()
+    assert "failed" in comment.message
+    assert "Reason:" in comment.message
+
+
+async def test_cancel_stops_the_gateway_run_and_one_key_starts_one_run(
+    http: httpx.AsyncClient, runs_runtime: Runtime, world: World, runs_client: GatewayClient
+) -> None:
+    task = await make_task(runs_runtime, world, f"Long job {SLEEP}")
+    url = world.runs_url(task.id)
+    headers = {**world.writer.headers, "Idempotency-Key": "long-job-1"}
+    first = await http.post(url, json={}, headers=headers)
+    assert first.status_code == 202, first.text
+    # A retry with the same key answers the same run and starts nothing new.
+    again = await http.post(url, json={}, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    run_id = first.json()["id"]
+    await wait_log(runs_runtime, run_id, "call exec")
+    cancel = await http.post(f"{url}/{run_id}/cancel", headers=world.writer.headers)
+    assert cancel.status_code == 202, cancel.text
+    run = await wait_run(runs_runtime, run_id, TERMINAL, timeout=60)
+    assert run.status == "cancelled", (run.status, run.error)
+    assert run.child_session_key is not None
+    assert run.gateway_run_id is not None
+    # The gateway's own view: its run ended (agent.wait answers at once, not "timeout").
+    waited = await runs_client.agent_wait(run.gateway_run_id, timeout=5)
+    assert waited.status != "timeout", waited.payload
+    assert await ledger_runs(runs_client, run.child_session_key) in ([run.gateway_run_id], [])
+    finished = await http.post(f"{url}/{run_id}/cancel", headers=world.writer.headers)
+    assert finished.status_code == 409
+    assert finished.json()["error"]["code"] == "run_finished"
+
+
+async def test_timeout_aborts_the_run(
+    http: httpx.AsyncClient, runs_runtime: Runtime, world: World, runs_client: GatewayClient
+) -> None:
+    task = await make_task(runs_runtime, world, f"Slow job {SLEEP}")
+    started = await _start(http, world, task.id, timeout_seconds=4)
+    run = await wait_run(runs_runtime, started["id"], TERMINAL, timeout=120)
+    assert run.status == "timed_out", (run.status, run.error)
+    assert run.error_code == "timeout"
+    assert run.gateway_run_id is not None
+    waited = await runs_client.agent_wait(run.gateway_run_id, timeout=5)
+    assert waited.status != "timeout", waited.payload
