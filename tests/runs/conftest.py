@@ -72,12 +72,11 @@ async def runs_runtime(
         reconciler_enabled=False,
     )
     runtime = build_runtime(settings)
-    manager = manager_for(runtime)
-    manager.timing = FAST
+    fast_manager(runtime)
     try:
         yield runtime
     finally:
-        await manager.close()
+        await manager_for(runtime).close()
         await runtime.gateway_pool.close()
         await runtime.database.dispose()
 
@@ -200,8 +199,13 @@ async def wait_run(
         await asyncio.sleep(0.2)
 
 
-def manager(runtime: Runtime) -> RunManager:
-    return manager_for(runtime)
+def fast_manager(runtime: Runtime) -> RunManager:
+    """The runtime's run manager with short leases and scans, its supervisor running (what
+    the app's lifespan does)."""
+    manager = manager_for(runtime)
+    manager.timing = FAST
+    manager.start_supervisor()
+    return manager
 
 
 async def wait_log(
