@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
+from mission_control.runs import cli as runs_cli
 from mission_control.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 gateway_app = typer.Typer(help="Registered gateways.", no_args_is_help=True)
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(runs_cli.app, name="runs")
 
 TOKEN_FILE = "operator-token"
 
