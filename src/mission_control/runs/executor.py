@@ -64,7 +64,7 @@ class Timing:
     poll_seconds: float = 1.0
     abort_grace_seconds: float = 15.0
     # How long a run the gateway no longer knows may stay unresolved before it is `lost`.
-    unknown_grace_seconds: float = 20.0
+    unknown_grace_seconds: float = 60.0
     reconnect_seconds: float = 60.0
 
 
@@ -571,7 +571,7 @@ class _Driver:
             return None
         entry = next((t for t in tasks if t.run_id == run.gateway_run_id), None)
         loop = asyncio.get_running_loop()
-        if entry is not None:
+        if entry is not None and not _unobservable(entry.raw):
             self.unknown_since = None
             mapped = LEDGER_STATUS.get(entry.status)
             if mapped == "succeeded":
@@ -582,10 +582,13 @@ class _Driver:
         if self.unknown_since is None:
             self.unknown_since = loop.time()
         if loop.time() - self.unknown_since >= self.timing.unknown_grace_seconds:
+            # Nothing proves it runs: make sure it does not, then say so.
+            await self._abort(client, run)
             return Outcome(
                 "lost",
                 "run_lost",
-                "The gateway no longer knows this run (no wait result, no ledger entry).",
+                "The gateway cannot account for this run (no wait result; its ledger has no "
+                "entry, or one whose execution it cannot observe); aborted to be sure.",
             )
         return None
 
@@ -655,6 +658,14 @@ class _Driver:
     async def _policy(self, run: TaskRun) -> service.Policy:
         async with self.manager.runtime.database.sessions() as session:
             return await service.load_policy(session, run.board_id)
+
+
+def _unobservable(entry: dict[str, Any]) -> bool:
+    """A ledger row still `running` whose execution the gateway cannot observe (after its own
+    restart): no proof either way, so it counts towards the `lost` grace."""
+    execution = entry.get("execution")
+    state = execution.get("state") if isinstance(execution, dict) else None
+    return entry.get("status") in {"running", "queued"} and state == "unknown"
 
 
 def _payload_text(payload: dict[str, Any]) -> str | None:
