@@ -99,6 +99,7 @@ async def test_gateway_killed_mid_run_ends_terminal_without_a_second_run(
     # Killed, not stopped: no drain, no goodbye; then started again on the same port and state.
     assert local_gateway.pid is not None
     os.killpg(local_gateway.pid, signal.SIGKILL)
+    local_gateway.ready_timeout = 400.0  # a cold start took over 120 s on a loaded 2-core host
     await asyncio.to_thread(local_gateway.restart)
     run = await wait_run(runs_runtime, run_id, TERMINAL)
     assert run.status in TERMINAL
