@@ -6,7 +6,7 @@ baseline, measured in the same run, is the same agent turn started straight on t
 Starts its own gateway (needs `bash scripts/install-gateway.sh`), the scripted model of the run
 tests, and Mission Control in-process on a fresh SQLite database; stops them at the end.
 
-    .venv/bin/python bench/runs.py [--runs 10] [--concurrent 20] [--baseline 5]
+    .venv/bin/python -m bench.runs [--runs 10] [--concurrent 20] [--baseline 5]   (repo root)
 """
 
 from __future__ import annotations
