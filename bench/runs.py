@@ -153,7 +153,7 @@ async def main(args: argparse.Namespace) -> None:
         )
         model.start()
         url = f"sqlite+aiosqlite:///{root / 'mc.db'}"
-        migrations.upgrade(url)
+        await asyncio.to_thread(migrations.upgrade, url)
         settings = Settings(
             auth_token=secrets.token_urlsafe(48),
             data_dir=root / "mc",
@@ -175,15 +175,15 @@ async def main(args: argparse.Namespace) -> None:
                 await http.patch(world.policy_url, json=limits, headers=world.writer.headers)
                 print("warming up (first turn of a fresh gateway agent)...", flush=True)
                 await sequential(runtime, http, world, 1)
+                print(f"gateway {client.profile.server_version}, scripted model, 1 tool call/run")
                 base_first, base_final = await baseline(client, args.baseline)
+                print(_line(f"baseline first event (n={len(base_first)})", base_first))
+                print(_line(f"baseline final answer (n={len(base_final)})", base_final), flush=True)
                 first, terminal, statuses = await sequential(runtime, http, world, args.runs)
+                print(_line(f"request -> first progress (n={len(first)})", first, base_first))
+                print(_line(f"request -> terminal (n={len(terminal)})", terminal, base_final))
+                print(f"sequential statuses: {sorted(set(statuses))}", flush=True)
                 wall, counts = await concurrent(runtime, http, world, args.concurrent)
-            print(f"gateway {client.profile.server_version}, scripted model, 1 tool call per run")
-            print(_line(f"baseline first event (n={len(base_first)})", base_first))
-            print(_line(f"baseline final answer (n={len(base_final)})", base_final))
-            print(_line(f"request -> first progress (n={len(first)})", first, base_first))
-            print(_line(f"request -> terminal (n={len(terminal)})", terminal, base_final))
-            print(f"sequential statuses: {sorted(set(statuses))}")
             terminal_count = sum(v for k, v in counts.items() if k in TERMINAL_STATUSES)
             print(
                 f"{args.concurrent} concurrent runs: {terminal_count} terminal {counts}, "
