@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import uuid
 from collections.abc import Iterator
@@ -107,8 +108,14 @@ async def test_gateway_killed_mid_run_ends_terminal_without_a_second_run(
     assert run.child_session_key is not None
     assert run.gateway_run_id is not None
     await client.connection.wait_connected(60)
-    # Never dispatched twice: the ledger knows at most the one run Mission Control started.
-    assert await ledger_runs(client, run.child_session_key) in ([run.gateway_run_id], [])
+    # Never dispatched twice: across both lives of the gateway it answered exactly one `agent`
+    # call, the one that started this run. (After its restart the gateway may resume the
+    # interrupted turn under a run id of its own; that is the gateway's recovery, not a
+    # second dispatch.)
+    log_text = local_gateway.output_path.read_text(errors="replace")
+    dispatched = re.findall(r"res \S+ agent \d+ms runId=(\S+)", log_text)
+    assert dispatched == [run.gateway_run_id], (run.status, dispatched)
+    assert run.gateway_run_id in await ledger_runs(client, run.child_session_key)
     async with runs_runtime.database.sessions() as session:
         texts = list(
             (
