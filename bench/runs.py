@@ -171,8 +171,11 @@ async def main(args: argparse.Namespace) -> None:
             world = await make_world(runtime, gateway)
             transport = httpx.ASGITransport(app=create_app(runtime=runtime))
             async with httpx.AsyncClient(transport=transport, base_url="http://mc.test") as http:
-                limits = {"max_runs_per_agent": 1000, "max_runs_per_board": 1000}
-                await http.patch(world.policy_url, json=limits, headers=world.writer.headers)
+                limits = {"max_runs_per_agent": 100, "max_runs_per_board": 100}
+                policy = await http.patch(
+                    world.policy_url, json=limits, headers=world.writer.headers
+                )
+                policy.raise_for_status()
                 print("warming up (first turn of a fresh gateway agent)...", flush=True)
                 await sequential(runtime, http, world, 1)
                 print(f"gateway {client.profile.server_version}, scripted model, 1 tool call/run")

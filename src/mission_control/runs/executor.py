@@ -215,6 +215,10 @@ class RunManager:
             # Left to a later scan (lease lapses), which catches up once the gateway is back.
             log.warning("run_gateway_unreachable", run_id=str(run_id), error=str(error))
         except Exception as error:
+            if self._closed or self.runtime.gateway_pool.closed:
+                # Shutting down: the next process's scan picks the run up where it stands.
+                log.warning("run_left_for_recovery", run_id=str(run_id), error=str(error))
+                return
             log.exception("run_failed_internally", run_id=str(run_id))
             await self.finish(
                 run_id, Outcome("failed", "internal_error", f"{type(error).__name__}: {error}")
