@@ -44,6 +44,9 @@ from mission_control.onboarding.router import router as onboarding_router
 from mission_control.organizations.router import invites_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.provisioning.reconciler import running_reconciler
+from mission_control.runs.agent_router import router as runs_agent_router
+from mission_control.runs.executor import running_runs
+from mission_control.runs.router import router as runs_router
 from mission_control.settings import Settings
 from mission_control.streams.router import agent_router as streams_agent_router
 from mission_control.streams.router import router as streams_router
@@ -144,6 +147,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 running_notifier(runtime),
                 running_reconciler(runtime),
                 running_governor(runtime),
+                running_runs(runtime),
             ):
                 yield
         finally:
@@ -189,6 +193,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         coordination_router,
         onboarding_router,
         onboarding_agent_router,
+        runs_router,
+        runs_agent_router,
     ):
         app.include_router(router)
     mount_console(app)

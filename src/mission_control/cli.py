@@ -13,6 +13,7 @@ from pydantic import AnyHttpUrl, SecretStr
 from mission_control.cli_api import register as register_api_commands
 from mission_control.demo.commands import InstallDirOption, StateDirOption
 from mission_control.demo.commands import register as register_demo_commands
+from mission_control.runs import cli as runs_cli
 from mission_control.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ gateway_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(runs_cli.app, name="runs")
 
 # Everyday commands over the HTTP API, the demo parts, and other command groups: one line each.
 register_api_commands(app)

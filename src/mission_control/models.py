@@ -16,6 +16,7 @@ from mission_control.organizations.models import (
     OrganizationInvite,
     OrganizationMember,
 )
+from mission_control.runs.models import BoardRunPolicy, TaskRun, TaskRunLogEntry
 from mission_control.tasks.models import (
     BoardCustomField,
     CustomFieldDefinition,
@@ -43,6 +44,7 @@ __all__ = [
     "BoardGroupMemory",
     "BoardMemory",
     "BoardOnboardingSession",
+    "BoardRunPolicy",
     "BoardWebhook",
     "BoardWebhookPayload",
     "ConsoleSession",
@@ -58,6 +60,8 @@ __all__ = [
     "TaskComment",
     "TaskCustomFieldValue",
     "TaskDependency",
+    "TaskRun",
+    "TaskRunLogEntry",
     "TaskTag",
     "User",
     "UserToken",

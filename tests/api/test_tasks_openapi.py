@@ -22,6 +22,11 @@ EXPECTED = {
     ("get", f"{BASE}/approvals"): ALL,
     ("post", f"{BASE}/approvals"): BOARD,
     ("get", f"{BASE}/approvals/{{approval_id}}"): ALL,
+    ("get", f"{BASE}/tasks/{{task_id}}/runs"): ALL,
+    ("post", f"{BASE}/tasks/{{task_id}}/runs"): BOARD,
+    ("get", f"{BASE}/tasks/{{task_id}}/runs/{{run_id}}"): ALL,
+    ("get", f"{BASE}/tasks/{{task_id}}/runs/{{run_id}}/log"): ALL,
+    ("post", f"{BASE}/tasks/{{task_id}}/runs/{{run_id}}/cancel"): BOARD,
 }
 
 

@@ -47,7 +47,8 @@ _AUTH_TOKEN_LINE = re.compile(r"^[ \t>*-]*AUTH_TOKEN=(?P<value>\S+)[ \t]*$", re.
 _SAFE_BASE_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/\-]*)?$")
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_.~\-]{16,512}$")
 
-ReplyKind = Literal["tool_call", "final", "refusal"]
+# "error" answers the model call with an HTTP 400 carrying ``text`` (a model call that fails).
+ReplyKind = Literal["tool_call", "final", "refusal", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,6 +499,10 @@ class ScriptedModelServer:
             reply = Reply("refusal", "Tool-call limit for this server reached.")
         self._record(RecordedRequest(method, path, now, request, reply, credentials))
         model = str(request.get("model") or self.model_id)
+        if reply.kind == "error":
+            body = {"error": {"message": reply.text, "type": "invalid_request_error"}}
+            await self._send_json(writer, 400, "Bad Request", body)
+            return
         if request.get("stream") is False:
             await self._send_json(writer, 200, "OK", completion_object(reply, model))
             return

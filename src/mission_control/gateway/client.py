@@ -77,6 +77,47 @@ class AgentRunResult:
         return self.error is None and self.status in {"ok", "completed", "done", "success"}
 
 
+@dataclass(frozen=True)
+class ChildSession:
+    key: str
+    session_id: str | None
+    parent_session_key: str | None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """`chat.history`: kind `tail` (a page), `delta` (catch-up after a cursor) or `reset`."""
+
+    kind: str
+    messages: tuple[JsonObject, ...]
+    delta_cursor: str | None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class LedgerTask:
+    """One row of the gateway's task ledger (`tasks.list` / `tasks.get`)."""
+
+    task_id: str
+    run_id: str | None
+    status: str
+    kind: str | None
+    error: str | None
+    result: str | None
+    terminal_summary: str | None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class SessionUsage:
+    input_tokens: int | None
+    output_tokens: int | None
+    total_tokens: int | None
+    cost_usd: float | None
+    source: str
+
+
 class AgentRun:
     """Handle for an accepted `agent` run; `result()` waits for the second answer."""
 
@@ -99,6 +140,11 @@ class AgentRun:
         except TimeoutError:
             return AgentRunResult(self.run_id, "timeout", None, {})
         return _run_result(self.run_id, frame)
+
+    async def final(self) -> AgentRunResult:
+        """The second answer as it comes; raises GatewayConnectionLost when the connection
+        drops first (the caller then asks `agent.wait` or the ledger itself)."""
+        return _run_result(self.run_id, await asyncio.shield(self._final))
 
 
 class GatewayClient:
@@ -401,6 +447,154 @@ class GatewayClient:
         """`agent` and `chat` events for one run id or session key."""
         return self.connection.subscribe(events, run_id=run_id, session_key=session_key)
 
+    # -- task runs: child sessions, dispatch, catch-up, ledger, usage (docs/runs.md) -----------
+
+    async def child_session_create(
+        self,
+        agent_id: str,
+        *,
+        key: str,
+        parent_session_key: str,
+        label: str | None = None,
+        model: str | None = None,
+        cwd: str | None = None,
+        agent_runtime: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ChildSession:
+        """A child session under `parent_session_key` with the exact `key` Mission Control chose.
+        The current gateway makes it with `sessions.create` (a replay with the same key and
+        idempotency key answers the same session); a legacy one with `sessions.patch spawnedBy`,
+        which has no model, cwd or runtime: asking for those there is refused."""
+        if self.profile.supports("sessions.create"):
+            params = _drop_none(
+                {
+                    "key": key,
+                    "agentId": agent_id,
+                    "parentSessionKey": parent_session_key,
+                    "label": label,
+                    "model": model,
+                    "cwd": cwd,
+                    "agentRuntime": agent_runtime,
+                    "idempotencyKey": idempotency_key,
+                }
+            )
+            payload = await self._object("sessions.create", params)
+        else:
+            unsupported = [n for n, v in (("model", model), ("cwd", cwd)) if v is not None]
+            if agent_runtime is not None:
+                unsupported.append("runtime")
+            if unsupported:
+                raise GatewayUnsupportedMethod(
+                    f"gateway {self.profile.server_version} cannot set "
+                    f"{', '.join(unsupported)} on a child session (it has no sessions.create)",
+                    method="sessions.create",
+                )
+            fields = _drop_none({"spawnedBy": parent_session_key, "label": label})
+            payload = await self.sessions_patch(key, **fields)
+        entry = payload.get("entry")
+        entry = entry if isinstance(entry, dict) else {}
+        return ChildSession(
+            key=str(payload.get("key") or key),
+            session_id=_opt_str(payload.get("sessionId")) or _opt_str(entry.get("sessionId")),
+            parent_session_key=_opt_str(entry.get("parentSessionKey"))
+            or _opt_str(entry.get("spawnedBy")),
+            raw=payload,
+        )
+
+    async def session_delete(self, key: str, *, delete_transcript: bool = True) -> JsonObject:
+        """Delete a session and (where the gateway supports choosing) its transcript."""
+        params: JsonObject = {"key": key}
+        if self.profile.protocol >= 4:
+            params["deleteTranscript"] = delete_transcript
+        return await self._object("sessions.delete", params)
+
+    async def run_abort(self, session_key: str, run_id: str | None = None) -> JsonObject:
+        """Stop one run (`sessions.abort {key, runId}`; `chat.abort` where that is missing)."""
+        if self.profile.supports("sessions.abort"):
+            return await self._object(
+                "sessions.abort", _drop_none({"key": session_key, "runId": run_id})
+            )
+        return await self._object(
+            "chat.abort", _drop_none({"sessionKey": session_key, "runId": run_id})
+        )
+
+    async def history_page(
+        self, session_key: str, *, cursor: str | None = None, limit: int = 200
+    ) -> HistoryPage:
+        """A tail page (`cursor` None) or the catch-up after `cursor`: `reset` means the cursor
+        is no longer valid and a tail page must be read instead."""
+        params = _drop_none(
+            {"sessionKey": session_key, "cursor": cursor, "limit": None if cursor else limit}
+        )
+        payload = await self._object("chat.history", params)
+        raw = payload.get("messages")
+        messages: list[JsonObject] = []
+        for item in raw if isinstance(raw, list) else []:
+            if not isinstance(item, dict):
+                continue
+            # Catch-up entries wrap the message like a live `session.message` payload.
+            inner = item.get("message")
+            messages.append(inner if isinstance(inner, dict) else item)
+        return HistoryPage(
+            kind=str(payload.get("kind") or "tail"),
+            messages=tuple(messages),
+            delta_cursor=_opt_str(payload.get("deltaCursor")),
+            raw=payload,
+        )
+
+    async def ledger_tasks(self, session_key: str) -> list[LedgerTask]:
+        """The gateway's task ledger for one session, newest first; [] where there is none."""
+        if not self.profile.supports("tasks.list"):
+            return []
+        payload = await self._object("tasks.list", {"sessionKey": session_key})
+        items = payload.get("tasks")
+        return [_ledger_task(t) for t in (items if isinstance(items, list) else []) if t]
+
+    async def ledger_task(self, task_id: str) -> LedgerTask | None:
+        if not self.profile.supports("tasks.get"):
+            return None
+        payload = await self._object("tasks.get", {"taskId": task_id})
+        task = payload.get("task")
+        return _ledger_task(task) if isinstance(task, dict) else None
+
+    async def session_usage(self, session_key: str) -> SessionUsage:
+        """Token counts and the cost estimate of one session. The session row
+        (`sessions.describe`, else `sessions.list`) carries them and answers at once;
+        `sessions.usage` (not advertised, and it refreshes a cost cache first: 18 s measured
+        on a loaded host) is asked only when the row has no figures."""
+        row = await self._session_row(session_key)
+        if any(isinstance(row.get(k), int) for k in ("inputTokens", "outputTokens")):
+            return SessionUsage(
+                input_tokens=_opt_int(row.get("inputTokens")),
+                output_tokens=_opt_int(row.get("outputTokens")),
+                total_tokens=_opt_int(row.get("totalTokens")),
+                cost_usd=_opt_float(row.get("estimatedCostUsd")),
+                source="session row",
+            )
+        payload = await self._object("sessions.usage", {"key": session_key})
+        for item in payload.get("sessions") or []:
+            usage = item.get("usage") if isinstance(item, dict) else None
+            if isinstance(usage, dict) and item.get("key") == session_key:
+                return SessionUsage(
+                    input_tokens=_opt_int(usage.get("input")),
+                    output_tokens=_opt_int(usage.get("output")),
+                    total_tokens=_opt_int(usage.get("totalTokens")),
+                    cost_usd=_opt_float(usage.get("totalCost")),
+                    source="sessions.usage",
+                )
+        return SessionUsage(None, None, None, None, source="none")
+
+    async def _session_row(self, session_key: str) -> JsonObject:
+        if self.profile.supports("sessions.describe"):
+            payload = await self._object("sessions.describe", {"key": session_key})
+            row = payload.get("session")
+            return row if isinstance(row, dict) else {}
+        listing = await self.sessions_list(limit=500)
+        for row in listing.get("sessions") or []:
+            if isinstance(row, dict) and row.get("key") == session_key:
+                return row
+        return {}
+
 
 def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
     payload = frame.payload if isinstance(frame.payload, dict) else {}
@@ -433,6 +627,29 @@ def _agent_file(agent_id: str, item: Any) -> AgentFile:
         missing=bool(data.get("missing", False)),
         raw=data,
     )
+
+
+def _ledger_task(item: JsonObject) -> LedgerTask:
+    return LedgerTask(
+        task_id=str(item.get("taskId") or item.get("id") or ""),
+        run_id=_opt_str(item.get("runId")),
+        status=str(item.get("status") or "unknown"),
+        kind=_opt_str(item.get("kind")),
+        error=_opt_str(item.get("error")),
+        result=_opt_str(item.get("result")),
+        terminal_summary=_opt_str(item.get("terminalSummary")),
+        raw=item,
+    )
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _opt_float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _drop_none(params: Mapping[str, Any]) -> JsonObject:

@@ -19,6 +19,10 @@ class GatewayPool:
         self._locks: dict[GatewayTarget, asyncio.Lock] = {}
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def client(self, target: GatewayTarget) -> GatewayClient:
         """The connected client for `target`, connecting on first use."""
         if self._closed:

@@ -24,6 +24,7 @@ TOPICS = {
     "activity": "activity.",
     "agents": "agent.",
     "onboarding": "onboarding.",
+    "runs": "run.",
 }
 BACKLOG_PAGE = 500
 
