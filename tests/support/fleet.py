@@ -27,7 +27,7 @@ from mission_control.gateway.connection import ConnectionOptions
 from mission_control.gateway.dev import DevGateway, GatewayVersion, start_dev_gateway
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Role
-from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
+from tests.e2e.gateway_setup import claimed_ports, scripted_model_patch
 from tests.e2e.scripted_model import HeartbeatScript, ScriptedModelServer
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
@@ -62,14 +62,18 @@ def start_model(gateway: DevGateway) -> ScriptedModelServer:
 
 
 async def configure_model(gateway: DevGateway, model: ScriptedModelServer, identity: Path) -> None:
-    """Points the gateway at the scripted model with a client of its own (then closed)."""
+    """Points the gateway at the scripted model with a client of its own (then closed). 2026.5.7
+    has no ``tools.exec.mode``: its unprompted exec is ``security: full`` with ``ask: off``."""
+    patch = scripted_model_patch(model.base_url, MODEL_ID)
+    if gateway.version == "legacy":
+        patch["tools"] = {"exec": {"host": "gateway", "security": "full", "ask": "off"}}
     connection = GatewayConnection(
         GatewayTarget(url=gateway.url, token=gateway.token, identity_path=identity),
         ConnectionOptions(request_timeout=60.0),
     )
     await connection.connect()
     try:
-        await use_scripted_model(GatewayClient(connection), model.base_url, MODEL_ID)
+        await GatewayClient(connection).config_patch_fresh(patch, note="scripted model")
     finally:
         await connection.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ class Runtime:
     # Agents this process is applying right now: a request's apply and the reconciler's never
     # run at once for one agent (one wake per flow).
     applying: set[uuid.UUID] = field(default_factory=set)
+    # Set by a request that committed provisioning work: the reconciler starts a round now.
+    reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)
