@@ -580,20 +580,26 @@ async def update_agent(
     await _queue(session, runtime, agent)
     after = _where(agent)
     if after != before:
-        await _remove_old_entry(runtime, before)
+        task = asyncio.create_task(_remove_old_entry(runtime, before))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
     return read(agent)
 
 
+# Removals of moved agents' old gateway entries, running after their request answered.
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
 async def _remove_old_entry(runtime: Runtime, before: _Where) -> None:
-    """A moved agent's old gateway entry goes; bounded, so an unreachable gateway never holds
-    the request (the entry is then left for the operator, and logged)."""
+    """A moved agent's old gateway entry goes, after the request answered (an unreachable
+    gateway never holds it); a failure leaves the entry for the operator and is logged."""
     try:
         failure = await asyncio.wait_for(
             provisioning.remove_gateway_agent(runtime, before.gateway_id, before.gateway_agent_id),
-            GATEWAY_WAIT_SECONDS,
+            GATEWAY_WAIT_SECONDS * 6,
         )
     except TimeoutError:
-        failure = f"the gateway did not answer within {GATEWAY_WAIT_SECONDS:.0f} s"
+        failure = f"the gateway did not answer within {GATEWAY_WAIT_SECONDS * 6:.0f} s"
     if failure:
         log.warning(
             "old_gateway_entry_left", gateway_agent_id=before.gateway_agent_id, error=failure

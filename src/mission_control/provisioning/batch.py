@@ -214,6 +214,7 @@ async def _apply_claimed(
                         settings.agent_base_url,
                         known,
                         governor_enabled=settings.governor_enabled,
+                        name_in_config=True,
                     )
                 )
             except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
@@ -228,7 +229,7 @@ async def _apply_claimed(
     ready = [(item, row, *pair) for (item, row), pair in zip(work, done, strict=True) if pair]
     if not ready:
         return
-    entries = [heartbeat_entry(plan) for _item, _row, _outcome, plan in ready]
+    entries = [heartbeat_entry(plan, with_name=True) for _item, _row, _outcome, plan in ready]
     try:
         change = await executor.retry_transient(lambda: executor.apply_config(client, entries))
     except GatewayError as error:

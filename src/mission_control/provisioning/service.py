@@ -237,6 +237,7 @@ async def apply_workspace(
     known: AgentList | None = None,
     *,
     governor_enabled: bool,
+    name_in_config: bool = False,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
     batch of agents can share one config.patch."""
@@ -247,7 +248,7 @@ async def apply_workspace(
         caps,
         action=options.action,
     )
-    created = await executor.register_agent(client, probe, known)
+    created = await executor.register_agent(client, probe, known, name_in_config=name_in_config)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
     token, minted, rekeyed = await _token_for(client, caps, agent, options.rotate_token)
     if rekeyed:
@@ -283,8 +284,13 @@ async def apply_workspace(
     return outcome, plan, minted if delivered else None
 
 
-def heartbeat_entry(plan: AgentPlan) -> HeartbeatEntry:
-    return HeartbeatEntry(plan.gateway_agent_id, plan.workspace, plan.heartbeat)
+def heartbeat_entry(plan: AgentPlan, *, with_name: bool = False) -> HeartbeatEntry:
+    return HeartbeatEntry(
+        plan.gateway_agent_id,
+        plan.workspace,
+        plan.heartbeat,
+        name=plan.display_name if with_name else None,
+    )
 
 
 async def reset_and_wake(

@@ -1,7 +1,8 @@
 """Watching wakes: a wake's run outcome comes from the gateway (``agent.wait``: ``status`` ok or
 error with the error text). A turn that ends in error (no model configured, the run cut short by
 a config reload, a provider failure) is recorded on the agent in words and as activity, and the
-agent is woken again at once with backoff, up to ``MC_MAX_WAKE_ATTEMPTS``; a turn that ends well
+agent is woken again at once with backoff (``RETRY_DELAYS``; these retries do not use up the
+check-in wake attempts, which count turns that ended without a check-in); a turn that ends well
 clears a wake error shown before. Never a fixed wait: the gateway says when the run ended."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mission_control.provisioning.identities import MAIN_SESSION_LABEL, agent_se
 log = get_logger("mission_control.provisioning")
 
 WAKE_ERROR_PREFIX = "Wake turn ended in error"
-RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # How long one run is waited for (the gateway's run timeout is usually shorter).
 RUN_WAIT_SECONDS = 600.0
 
@@ -85,13 +86,14 @@ class WakeWatcher:
                     await self._clear_wake_error(agent_id)
                 return
             reason = result.summary or (result.error.message if result.error else "unknown error")
-            retry = await self._record_and_decide(agent_id, reason)
-            if retry is None or retries >= len(RETRY_DELAYS):
+            delay = RETRY_DELAYS[retries] if retries < len(RETRY_DELAYS) else None
+            if not await self._record_and_decide(agent_id, reason, delay):
                 return
-            await asyncio.sleep(RETRY_DELAYS[retries])
+            assert delay is not None
+            await asyncio.sleep(delay)
             retries += 1
             try:
-                next_run = await self._rewake(agent_id, client, retry)
+                next_run = await self._rewake(agent_id, client, retries)
             except GatewayError as error:
                 await record_wake_error(
                     self.runtime, agent_id, f"Waking the agent again failed: {error}"
@@ -101,20 +103,24 @@ class WakeWatcher:
                 return
             run_id = next_run
 
-    async def _record_and_decide(self, agent_id: uuid.UUID, reason: str) -> int | None:
-        """Records the failed turn; returns the next wake attempt number, or None when the
-        attempts are used up or the agent has checked in meanwhile."""
-        settings = self.runtime.settings
+    async def _record_and_decide(
+        self, agent_id: uuid.UUID, reason: str, delay: float | None
+    ) -> bool:
+        """Records the failed turn; True when the agent is to be woken again after ``delay``
+        (None: the retries are used up)."""
         async with self.runtime.database.unit_of_work() as session:
             agent = await session.get(Agent, agent_id)
             if agent is None:
-                return None
+                return False
             attempts = agent.wake_attempts
-            more = attempts < settings.max_wake_attempts and agent.delete_requested_at is None
+            seen, sent = agent.last_seen_at, agent.last_wake_sent_at
+            if seen is not None and sent is not None and seen >= sent:
+                return False  # it checked in after all
+            more = delay is not None and agent.delete_requested_at is None
             then = (
-                f"it is woken again now (attempt {attempts + 1} of {settings.max_wake_attempts})."
+                f"it is woken again in {delay:g} s."
                 if more
-                else "no wake attempts are left; fix the cause (the gateway must be able to run "
+                else "the retries are used up; fix the cause (the gateway must be able to run "
                 "a model for this agent), then update the agent to wake it again."
             )
             gateway = await session.get(Gateway, agent.gateway_id)
@@ -129,12 +135,9 @@ class WakeWatcher:
                 agent_id=agent.id,
                 details={"attempt": attempts, "reason": reason.strip()[:500]},
             )
-            seen, sent = agent.last_seen_at, agent.last_wake_sent_at
-            if seen is not None and sent is not None and seen >= sent:
-                return None  # it checked in after all
-            return attempts + 1 if more else None
+            return more
 
-    async def _rewake(self, agent_id: uuid.UUID, client: GatewayClient, attempt: int) -> str | None:
+    async def _rewake(self, agent_id: uuid.UUID, client: GatewayClient, retry: int) -> str | None:
         settings = self.runtime.settings
         async with self.runtime.database.unit_of_work() as session:
             agent = await session.get(Agent, agent_id)
@@ -146,14 +149,13 @@ class WakeWatcher:
             client,
             session_key=key,
             label=name if board_id else MAIN_SESSION_LABEL,
-            message=executor.rewake_message(name, attempt, settings.max_wake_attempts),
-            idempotency_key=f"mc-wake-retry-{agent_id}-{generation}-{attempt}",
+            message=executor.retry_wake_message(name),
+            idempotency_key=f"mc-wake-retry-{agent_id}-{generation}-{retry}",
         )
         now = utcnow()
         async with self.runtime.database.unit_of_work() as session:
             agent = await session.get(Agent, agent_id)
             if agent is not None:
-                agent.wake_attempts = attempt
                 agent.last_wake_sent_at = now
                 agent.checkin_deadline_at = now + timedelta(
                     seconds=settings.checkin_timeout_seconds
@@ -162,8 +164,7 @@ class WakeWatcher:
                 activity.record(
                     session,
                     "agent.wakeup.retried",
-                    f"{agent.name}'s wake turn ended in error; wake attempt {attempt} of "
-                    f"{settings.max_wake_attempts} sent.",
+                    f"{agent.name}'s wake turn ended in error; woken again (retry {retry}).",
                     organization_id=gateway.organization_id if gateway else None,
                     board_id=agent.board_id,
                     agent_id=agent.id,
