@@ -9,7 +9,10 @@ Every server listens on a free loopback port and is stopped by its own handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +27,12 @@ from mission_control.core.db import Database
 from mission_control.core.security import SecretBox
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
 from mission_control.gateway.connection import ConnectionOptions
-from mission_control.gateway.dev import DevGateway, GatewayVersion, start_dev_gateway
+from mission_control.gateway.dev import (
+    DevGateway,
+    GatewayVersion,
+    descendants,
+    start_dev_gateway,
+)
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Role
 from tests.e2e.gateway_setup import claimed_ports, scripted_model_patch
@@ -79,9 +87,15 @@ async def configure_model(gateway: DevGateway, model: ScriptedModelServer, ident
 
 
 async def seed_world(
-    database_url: str, secret_key: str, gateway: DevGateway, *, max_agents: int = 1000
+    database_url: str,
+    secret_key: str,
+    gateway: DevGateway,
+    *,
+    max_agents: int = 1000,
+    token: str | None = None,
 ) -> FleetWorld:
-    """Organisation, admin, gateway row and a board allowing ``max_agents`` workers."""
+    """Organisation, admin, gateway row and a board allowing ``max_agents`` workers;
+    ``token`` replaces the gateway's real token (to inject a wrong one)."""
     database = Database(database_url)
     box = SecretBox(secret_key)
     try:
@@ -92,7 +106,7 @@ async def seed_world(
                 organization_id=org.id,
                 name="fleet",
                 url=gateway.url,
-                token_ciphertext=box.encrypt(gateway.token),
+                token_ciphertext=box.encrypt(token or gateway.token),
                 workspace_root=str(gateway.state_dir / "workspaces"),
             )
             session.add(row)
@@ -188,3 +202,23 @@ def gateway_agent_ids(gateway_config: dict[str, Any]) -> list[str]:
     else:
         ids = [str(e.get("id")) for e in agents.get("list", []) if isinstance(e, dict)]
     return [agent_id for agent_id in ids if agent_id.startswith("mc-")]
+
+
+def kill_gateway(gateway: DevGateway) -> None:
+    """SIGKILL of the gateway and every child, as a crash; its state dir and port are kept, so
+    ``gateway.start()`` brings the same gateway back."""
+    process, gateway.process = gateway.process, None
+    if process is None:
+        return
+    groups = {process.pid} | {_group(pid) for pid in descendants(process.pid)}
+    for group in groups - {None}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)  # type: ignore[arg-type]
+    process.wait(15.0)
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
