@@ -69,7 +69,8 @@ def test_the_dev_gateway_starts_from_a_bare_config(bare_gateway: DevGateway) -> 
     written = json.loads((bare_gateway.state_dir / ".openclaw" / "openclaw.json").read_text())
     assert written == quiet_config(bare_gateway.state_dir, bare_gateway.version)
     assert set(written) <= OFFLINE_KEYS
-    assert "channels" not in written and "tools" not in written
+    assert "channels" not in written
+    assert "tools" not in written
 
 
 async def test_bare_release_provisions_and_writes_only_keys_it_accepts(
@@ -101,7 +102,8 @@ async def test_bare_release_provisions_and_writes_only_keys_it_accepts(
     async with runtime.database.unit_of_work() as session:
         gw_row = await session.get(Gateway, gateway_id)
         stored = await session.get(Agent, agent_id)
-        assert gw_row is not None and stored is not None
+        assert gw_row is not None
+        assert stored is not None
         gid = gateway_agent_id(agent_ref(stored))
         assert stored.last_provision_error is None
         assert stored.applied_generation == stored.generation
@@ -122,4 +124,5 @@ async def test_bare_release_provisions_and_writes_only_keys_it_accepts(
     assert config["tools"]["exec"]["host"] == "gateway"
     beat = entries[gid]["heartbeat"]
     assert beat["every"] == "10m"
-    assert writable.heartbeat_keys is not None and set(beat) <= writable.heartbeat_keys
+    assert writable.heartbeat_keys is not None
+    assert set(beat) <= writable.heartbeat_keys
