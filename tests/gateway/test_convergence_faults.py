@@ -39,6 +39,7 @@ CONVERGE_SECONDS = 120.0
 @pytest.fixture(scope="module")
 def fault_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevGateway]:
     gateway = fleet.start_gateway(tmp_path_factory.mktemp("faults-gw"), "current")
+    gateway.ready_timeout = 300.0  # a restart on a loaded 2-core machine can take minutes
     try:
         yield gateway
     finally:

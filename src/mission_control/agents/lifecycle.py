@@ -563,8 +563,7 @@ async def update_agent(
     provisioning.request_apply(
         agent, "update", wake=True, reset_session=True, force_bootstrap=force
     )
-    if agent.applied_generation:
-        agent.status = AgentStatus.UPDATING
+    agent.status = AgentStatus.UPDATING
     await _flush_unique(session, agent.name)
     activity.record(
         session,

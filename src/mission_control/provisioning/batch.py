@@ -84,7 +84,11 @@ def needs_a_change(error: Exception) -> bool:
     after a restart), is retried with backoff and re-planned from what the gateway holds."""
     if isinstance(error, TemplateError | executor.LeadFilesRefused | ValueError):
         return True
-    return isinstance(error, GatewayUnsupportedFile | GatewayInvalidRequest)
+    if isinstance(error, GatewayUnsupportedFile):
+        return True
+    # A config the release refuses is ours to fix; an unknown agent (`agent "x" not found`,
+    # also INVALID_REQUEST) is what an interrupted create leaves behind: re-planned.
+    return isinstance(error, GatewayInvalidRequest) and "invalid config" in error.message
 
 
 def _failure(agent_id: uuid.UUID, error: Exception) -> ApplyOutcome:
