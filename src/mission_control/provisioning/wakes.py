@@ -31,14 +31,24 @@ RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 RUN_WAIT_SECONDS = 600.0
 
 
-async def record_wake_error(runtime: Runtime, agent_id: uuid.UUID, message: str) -> None:
-    """The error on the agent (``last_provision_error``) and an ``agent.wakeup.failed`` event."""
+# A wake that could not be sent (the gateway went away) is sent again this soon, by the
+# reconciler's overdue path, instead of at the full check-in deadline.
+UNSENT_WAKE_RETRY_SECONDS = 10.0
+
+
+async def record_wake_error(
+    runtime: Runtime, agent_id: uuid.UUID, message: str, *, unsent: bool = False
+) -> None:
+    """The error on the agent (``last_provision_error``) and an ``agent.wakeup.failed`` event;
+    ``unsent``: the wake never reached the gateway, so it is retried within seconds."""
     async with runtime.database.unit_of_work() as session:
         agent = await session.get(Agent, agent_id)
         if agent is None:
             return
         gateway = await session.get(Gateway, agent.gateway_id)
         agent.last_provision_error = message
+        if unsent and agent.checkin_deadline_at is not None:
+            agent.checkin_deadline_at = utcnow() + timedelta(seconds=UNSENT_WAKE_RETRY_SECONDS)
         activity.record(
             session,
             "agent.wakeup.failed",
