@@ -46,7 +46,7 @@ from mission_control.provisioning.service import (
     record_failure,
     record_success,
 )
-from mission_control.provisioning.wakes import record_wake_error
+from mission_control.provisioning.wakes import UNSENT_WAKE_RETRY_SECONDS, record_wake_error
 
 log = get_logger("mission_control.provisioning")
 
@@ -317,4 +317,10 @@ async def reset_and_wake(
 
 
 async def record_wake_failure(runtime: Runtime, loaded: Loaded, error: str) -> None:
-    await record_wake_error(runtime, loaded.agent.id, f"Waking {loaded.agent.name} failed: {error}")
+    await record_wake_error(
+        runtime,
+        loaded.agent.id,
+        f"Waking {loaded.agent.name} failed: {error}; it is woken again within "
+        f"{UNSENT_WAKE_RETRY_SECONDS:.0f} s.",
+        unsent=True,
+    )
