@@ -21,7 +21,15 @@ from mission_control.gateway.errors import (
     classify_error,
 )
 from mission_control.gateway.frames import JsonObject, ResponseFrame
-from mission_control.gateway.profile import GatewayProfile
+from mission_control.gateway.profile import (
+    EXEC_HOST_PATH,
+    HEARTBEAT_VISIBILITY_PATH,
+    GatewayProfile,
+    WritableConfig,
+    agent_entries_path,
+    release_writable_config,
+    writable_from_schema,
+)
 
 RUN_EVENTS = frozenset({"agent", "chat"})
 
@@ -152,6 +160,8 @@ class GatewayClient:
 
     def __init__(self, connection: GatewayConnection) -> None:
         self.connection = connection
+        # server version -> the config keys it accepts (a reconnect may reach another release)
+        self._writable: dict[str, WritableConfig] = {}
 
     @property
     def profile(self) -> GatewayProfile:
@@ -282,6 +292,34 @@ class GatewayClient:
             hash=str(payload.get("hash", "")),
             raw=payload,
         )
+
+    async def config_schema_lookup(self, path: str) -> JsonObject | None:
+        """The release's schema node for one config path; None when the path does not exist."""
+        try:
+            return await self._object("config.schema.lookup", {"path": path})
+        except GatewayError as error:
+            if error.retryable:
+                raise
+            return None
+
+    async def writable_config(self) -> WritableConfig:
+        """The config keys this release accepts (cached per server version): from its schema
+        when it serves ``config.schema.lookup``, else from its protocol generation."""
+        profile = self.profile
+        known = self._writable.get(profile.server_version)
+        if known is not None:
+            return known
+        if not profile.supports("config.schema.lookup"):
+            writable = release_writable_config(profile)
+        else:
+            exec_host, visibility, heartbeat = await asyncio.gather(
+                self.config_schema_lookup(EXEC_HOST_PATH),
+                self.config_schema_lookup(HEARTBEAT_VISIBILITY_PATH),
+                self.config_schema_lookup(f"{agent_entries_path(profile)}.heartbeat"),
+            )
+            writable = writable_from_schema(exec_host, visibility, heartbeat)
+        self._writable[profile.server_version] = writable
+        return writable
 
     async def config_patch(
         self,

@@ -115,3 +115,77 @@ def _int(value: object, default: int) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return default
+
+
+# -- config keys Mission Control writes --------------------------------------------------------
+
+EXEC_HOST_PATH = "tools.exec.host"
+HEARTBEAT_VISIBILITY_PATH = "channels.defaults.heartbeatVisibility"
+
+
+@dataclass(frozen=True)
+class WritableConfig:
+    """The config keys Mission Control may write on one release, read from the release's own
+    schema (``config.schema.lookup``) when it offers one, else from its protocol generation.
+
+    ``heartbeat_keys`` None means "not known": every planned heartbeat key is written."""
+
+    exec_host: bool
+    heartbeat_visibility: frozenset[str]
+    heartbeat_keys: frozenset[str] | None
+    source: Literal["schema", "release"]
+
+    def heartbeat(self, block: Mapping[str, Any]) -> dict[str, Any]:
+        """The heartbeat block without keys this release does not accept."""
+        if self.heartbeat_keys is None:
+            return dict(block)
+        return {key: value for key, value in block.items() if key in self.heartbeat_keys}
+
+
+def agent_entries_path(profile: GatewayProfile) -> str:
+    """Where one agent's config entry lives, as a schema path (``*`` for the agent)."""
+    return "agents.entries.*" if profile.config_shape == "agents.entries" else "agents.list.*"
+
+
+def release_writable_config(profile: GatewayProfile) -> WritableConfig:
+    """Without a schema: what each generation was measured to accept (GATEWAY.md). 2026.5.7
+    from its bare config refuses ``channels.defaults.heartbeatVisibility``."""
+    current = profile.protocol >= 4
+    return WritableConfig(
+        exec_host=True,
+        heartbeat_visibility=(
+            frozenset({"showOk", "showAlerts", "useIndicator"}) if current else frozenset()
+        ),
+        heartbeat_keys=None,
+        source="release",
+    )
+
+
+def schema_children(lookup: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """The child keys of a ``config.schema.lookup`` answer; None when the path does not exist."""
+    if lookup is None:
+        return None
+    children = lookup.get("children")
+    if not isinstance(children, list):
+        return frozenset()
+    return frozenset(
+        str(child["key"])
+        for child in children
+        if isinstance(child, dict) and isinstance(child.get("key"), str) and child["key"] != "*"
+    )
+
+
+def writable_from_schema(
+    exec_host: Mapping[str, Any] | None,
+    visibility: Mapping[str, Any] | None,
+    heartbeat: Mapping[str, Any] | None,
+) -> WritableConfig:
+    """From the lookups of ``tools.exec.host``, the heartbeat visibility object and one agent
+    entry's ``heartbeat`` object (None: the release has no such path)."""
+    beat = schema_children(heartbeat)
+    return WritableConfig(
+        exec_host=exec_host is not None,
+        heartbeat_visibility=schema_children(visibility) or frozenset(),
+        heartbeat_keys=beat if beat else None,
+        source="schema",
+    )

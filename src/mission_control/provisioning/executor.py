@@ -173,6 +173,7 @@ async def apply_config(
             entries,
             effective_every=cadence,
             include_defaults=include_defaults,
+            writable=await client.writable_config(),
         )
         if change.patch is None:
             return change

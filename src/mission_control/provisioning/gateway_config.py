@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mission_control.gateway.profile import WritableConfig
+
 ConfigShape = Literal["agents.entries", "agents.list"]
 
 HEARTBEAT_VISIBILITY_DEFAULTS: Mapping[str, bool] = {
@@ -58,14 +60,20 @@ def _replace_block(current: Mapping[str, Any], desired: Mapping[str, Any]) -> di
     return patch
 
 
-def _defaults_patch(config: Mapping[str, Any]) -> dict[str, Any]:
+def _defaults_patch(config: Mapping[str, Any], writable: WritableConfig | None) -> dict[str, Any]:
+    """The exec-host and heartbeat-visibility defaults when missing, limited to the keys the
+    release accepts (``writable``; None: all)."""
     patch: dict[str, Any] = {}
     exec_config = _as_dict(_as_dict(config.get("tools")).get("exec"))
-    if not exec_config.get("host"):
+    if not exec_config.get("host") and (writable is None or writable.exec_host):
         patch["tools"] = {"exec": {"host": "gateway"}}
     defaults = _as_dict(_as_dict(config.get("channels")).get("defaults"))
     visibility = _as_dict(defaults.get("heartbeatVisibility"))
-    missing = {k: v for k, v in HEARTBEAT_VISIBILITY_DEFAULTS.items() if k not in visibility}
+    missing = {
+        k: v
+        for k, v in HEARTBEAT_VISIBILITY_DEFAULTS.items()
+        if k not in visibility and (writable is None or k in writable.heartbeat_visibility)
+    }
     if missing:
         patch["channels"] = {"defaults": {"heartbeatVisibility": missing}}
     return patch
@@ -118,10 +126,13 @@ def plan_config_change(
     *,
     effective_every: Mapping[str, str | None] | None = None,
     include_defaults: bool = True,
+    writable: WritableConfig | None = None,
 ) -> ConfigChange:
     """``effective_every`` is each agent's current heartbeat cadence as the gateway reports it
     (``health``), None when off; used only to keep operator agents beating.
-    ``include_defaults`` adds the exec-host and heartbeat-visibility defaults when missing."""
+    ``include_defaults`` adds the exec-host and heartbeat-visibility defaults when missing.
+    ``writable`` (the gateway profile's decision) drops every key the release does not accept:
+    defaults it has no path for, heartbeat keys its schema does not list."""
     existing = _existing_entries(config, shape)
     owned = {entry.agent_id for entry in entries}
     adds_blocks = any(not entry.partial for entry in entries)
@@ -130,12 +141,16 @@ def plan_config_change(
     for entry in entries:
         if entry.partial and entry.agent_id not in existing:
             continue
+        if writable is not None:
+            entry = HeartbeatEntry(
+                entry.agent_id, entry.workspace, writable.heartbeat(entry.heartbeat), entry.partial
+            )
         diff = _entry_diff(existing.get(entry.agent_id, {}), entry)
         if diff:
             changed[entry.agent_id] = diff
     for agent_id, block in keepers.items():
         changed[agent_id] = {"heartbeat": block}
-    patch = _defaults_patch(config) if include_defaults else {}
+    patch = _defaults_patch(config, writable) if include_defaults else {}
     if changed:
         patch["agents"] = _agents_patch(config, shape, changed)
     return ConfigChange(
