@@ -59,10 +59,11 @@ async def test_create_board_and_tasks_and_move_through_the_rules(console: Consol
 
     # A blocked task cannot start: the API's message shows on its card.
     await publish.get_by_role("button", name="Move Publish to In progress").click()
-    await expect(card(page, "Publish").get_by_role("alert")).to_have_text(
-        "The task is blocked by unfinished dependencies: it stays in inbox, unassigned, "
-        "until they are done."
-    )
+    blocked = card(page, "Publish").get_by_role("alert")
+    await expect(blocked).to_contain_text("The task is blocked by unfinished dependencies")
+    # The message names the blocking task and its status (what the API tells an agent too).
+    await expect(blocked).to_contain_text("'Write copy'")
+    await expect(blocked).to_contain_text("is inbox")
     # Done needs an approved approval on this board (the default rule).
     write = card(page, "Write copy")
     await write.get_by_role("button", name="Move Write copy to In progress").click()

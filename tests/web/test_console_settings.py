@@ -8,10 +8,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.support.browser import save_screenshot
 from tests.web.conftest import Console, board_team
+
+
+async def saved(page: Page) -> None:
+    """Waits until the form just submitted has been answered and its page swapped in: a field
+    filled before that would be replaced by the answer."""
+    await expect(page.locator("form[aria-busy]")).to_have_count(0)
 
 
 async def test_board_rules_policy_and_webhooks(console: Console) -> None:
@@ -23,15 +29,18 @@ async def test_board_rules_policy_and_webhooks(console: Console) -> None:
 
     await page.get_by_label("Most agents on this board").fill("4")
     await page.get_by_role("button", name="Save rules").click()
+    await saved(page)
     await expect(page.get_by_label("Most agents on this board")).to_have_value("4")
 
     await page.get_by_label("Ladder (comma separated, increasing)").fill("30m, 10m")
     await page.get_by_role("button", name="Save policy").click()
+    await saved(page)
     await expect(page.locator("#policy-form [role=alert]")).to_contain_text("increasing")
     await page.get_by_label("Ladder (comma separated, increasing)").fill("10m, 1h, 6h")
     await page.get_by_label("Lead cap").fill("45m")
     await page.get_by_label("Governor on").uncheck()
     await page.get_by_role("button", name="Save policy").click()
+    await saved(page)
     await expect(page.get_by_label("Lead cap")).to_have_value("45m")
     async with console.api() as api:
         policy = (await api.get(f"/api/v1/boards/{team.board.id}/heartbeat-policy")).json()
