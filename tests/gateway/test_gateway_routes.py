@@ -417,7 +417,14 @@ async def test_a_new_workspace_root_provisions_every_agent_again(
     report = await Reconciler(runtime).run_once()
     assert report.failed == []
     assert uuid.UUID(agent.json()["id"]) in report.applied
+    # agents.list answers from the gateway's running config, which a reload brings up to date
+    # a moment after the write (seconds on a loaded machine): poll for it.
     now = await workspaces()
+    for _ in range(300):
+        if len(now) == 2 and all(str(new_root) in (w or "") for w in now.values()):
+            break
+        await asyncio.sleep(0.2)
+        now = await workspaces()
     assert len(now) == 2
     assert all(str(new_root) in (w or "") for w in now.values()), now
 
