@@ -83,7 +83,9 @@ async def _watch(
 ) -> None:
     online_at: dict[uuid.UUID, float] = {}
     last: dict[uuid.UUID, dict[str, object]] = {}
-    while time.monotonic() < deadline:
+    first = True
+    while first or time.monotonic() < deadline:
+        first = False
         now = time.monotonic()
         for item in await fleet.list_agents(http, world):
             agent_id = uuid.UUID(item["id"])
@@ -107,10 +109,16 @@ async def _watch(
             )
 
 
-async def run_one(release: GatewayVersion, size: int, deadline_s: float) -> Figures:
+async def run_one(
+    release: GatewayVersion, size: int, deadline_s: float, keep: bool = False
+) -> Figures:
     figures = Figures(release=release, size=size)
     with tempfile.TemporaryDirectory(prefix=f"fleet-{release}-{size}-") as tmp:
-        state = Path(tmp)
+        state = (
+            Path(tempfile.mkdtemp(prefix=f"fleet-{release}-{size}-kept-")) if keep else Path(tmp)
+        )
+        if keep:
+            print(f"state kept in {state}")
         gateway = await asyncio.to_thread(fleet.start_gateway, state / "gw", release)
         model = fleet.start_model(gateway)
         server = None
@@ -172,11 +180,12 @@ async def main() -> None:
         default=180.0,
         help="seconds after the first create to wait for every agent online",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the state dirs and logs")
     args = parser.parse_args()
     failed = False
     for release in args.releases:
         for size in args.sizes:
-            figures = await run_one(release, size, args.deadline)
+            figures = await run_one(release, size, args.deadline, args.keep)
             report(figures)
             failed = failed or bool(figures.failures)
     if failed:

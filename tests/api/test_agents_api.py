@@ -17,8 +17,10 @@ from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
 from mission_control.core.db import Database
+from mission_control.core.runtime import Runtime
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Role
+from mission_control.provisioning.reconciler import Reconciler
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
 
@@ -70,7 +72,7 @@ async def create(
 
 
 async def test_create_keeps_the_intent_when_the_gateway_is_down(
-    client: httpx.AsyncClient, database: Database
+    client: httpx.AsyncClient, database: Database, runtime: Runtime
 ) -> None:
     w = await world(database)
     response = await create(
@@ -90,8 +92,16 @@ async def test_create_keeps_the_intent_when_the_gateway_is_down(
     assert body["identity_profile"] == {"role": "Backend"}
     assert body["soul_template"] is None
     assert body["heartbeat_every"] == "10m"
-    assert "Gateway error (UNREACHABLE)" in body["last_provision_error"]
+    # Accepted at once (issues 11 and 19): the answer says the work is queued and what follows;
+    # the reconciler's attempt puts the gateway's error on the agent.
+    assert body["last_provision_error"] is None
+    assert "reconciler applies this" in body["next_step"]
     assert body["openclaw_session_id"] == f"agent:mc-{body['id']}:main"
+    reconciler = Reconciler(runtime)
+    assert (await reconciler.run_once()).failed == [uuid.UUID(body["id"])]
+    body = (await client.get(f"{API}/{body['id']}", headers=w.as_(Actor.ADMIN))).json()
+    assert "Gateway error (UNREACHABLE)" in body["last_provision_error"]
+    assert "retried with backoff" in body["next_step"]
     row = await _agent(database, body["id"])
     assert row.generation == 1
     assert row.applied_generation == 0
@@ -233,15 +243,16 @@ async def test_template_code_is_refused_before_anything_is_stored(
         json={"soul_template": "I am {{ agent_name }} on {{ board_name }}."},
         headers=w.as_(Actor.ADMIN),
     )
-    assert fine.status_code == 502, fine.text  # this world's gateway is not running
+    assert fine.status_code == 200, fine.text  # queued: this world's gateway is not running
+    assert fine.json()["provision_pending"] is True
     async with database.unit_of_work() as session:
         worker = await session.get(Agent, w.worker.id)
         assert worker is not None
         assert worker.soul_template == "I am {{ agent_name }} on {{ board_name }}."  # kept, queued
 
 
-async def test_update_failure_is_a_502_and_the_update_stays_queued(
-    client: httpx.AsyncClient, database: Database
+async def test_update_is_accepted_at_once_and_a_gateway_failure_stays_queued(
+    client: httpx.AsyncClient, database: Database, runtime: Runtime
 ) -> None:
     w = await world(database)
     url = f"{API}/{w.worker.id}"
@@ -256,12 +267,12 @@ async def test_update_failure_is_a_502_and_the_update_stays_queued(
     failed = await client.patch(
         url, json={"name": "Renamed", "heartbeat_config": {"every": "30m"}}, headers=admin
     )
-    assert failed.status_code == 502
-    error = failed.json()["error"]
-    assert error["code"] == "gateway_unreachable"
-    assert "reachable from Mission Control" in error["message"]
-    assert "retried" in error["message"]
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["provision_pending"] is True
+    assert "wakes the agent" in failed.json()["next_step"]
+    assert (await Reconciler(runtime).run_once()).failed == [w.worker.id]
     row = await _agent(database, w.worker.id)
+    assert "Gateway error (UNREACHABLE)" in (row.last_provision_error or "")
     assert row.name == "Renamed"
     assert row.heartbeat_config == {"every": "30m"}
     assert row.generation == 1
@@ -274,8 +285,9 @@ async def test_update_failure_is_a_502_and_the_update_stays_queued(
     assert "agent.update.failed" in await _event_types(database, w.worker.id)
 
     forced = await client.patch(url + "?force=true", json={}, headers=admin)
-    assert forced.status_code == 502
+    assert forced.status_code == 200
     assert (await _agent(database, w.worker.id)).generation == 2
+    assert (await _agent(database, w.worker.id)).provision_flags == "bootstrap,reset,wake"
 
 
 async def test_update_conversions_are_validated_before_anything_changes(
@@ -372,14 +384,15 @@ async def test_heartbeats(client: httpx.AsyncClient, database: Database) -> None
 
 
 async def test_delete_releases_tasks_or_stays_queued(
-    client: httpx.AsyncClient, database: Database
+    client: httpx.AsyncClient, database: Database, runtime: Runtime
 ) -> None:
     w = await world(database)
     admin = w.as_(Actor.ADMIN)
     failed = await client.delete(f"{API}/{w.worker.id}", headers=admin)
-    assert failed.status_code == 502
-    assert "retried automatically" in failed.json()["error"]["message"]
+    assert failed.status_code == 200  # accepted at once; the reconciler deletes it
+    assert (await Reconciler(runtime).run_once()).failed == [w.worker.id]  # gateway is down
     row = await _agent(database, w.worker.id)
+    assert "Gateway error (UNREACHABLE)" in (row.last_provision_error or "")
     assert row.status == "deleting"
     assert row.delete_requested_at is not None
     assert (await client.get(f"{API}/{w.worker.id}", headers=admin)).json()["status"] == "deleting"

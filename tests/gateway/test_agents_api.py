@@ -27,6 +27,7 @@ from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
+from mission_control.provisioning.reconciler import Reconciler
 from mission_control.settings import Settings
 from mission_control.tasks.models import Task
 from tests.support import factories
@@ -67,6 +68,14 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://mc.test", timeout=120
     ) as http:
         yield http
+
+
+@pytest.fixture
+async def reconciler(runtime: Runtime) -> AsyncIterator[Reconciler]:
+    """Driven by the test (the app's own is disabled): each round is one batch."""
+    reconciler = Reconciler(runtime)
+    yield reconciler
+    await reconciler.wakes.close()
 
 
 async def real_world(runtime: Runtime, gw: DevGateway) -> World:
@@ -130,7 +139,7 @@ async def _eventually(check: Any, timeout: float = 30.0) -> bool:
 
 
 async def test_create_update_convert_delete(
-    client: httpx.AsyncClient, runtime: Runtime, gateway: DevGateway
+    client: httpx.AsyncClient, runtime: Runtime, gateway: DevGateway, reconciler: Reconciler
 ) -> None:
     w = await real_world(runtime, gateway)
     admin = w.as_(Actor.ADMIN)
@@ -140,10 +149,17 @@ async def test_create_update_convert_delete(
         API, json={"name": "Coder", "board_id": str(w.board.id)}, headers=admin
     )
     assert made.status_code == 201, made.text
-    body = made.json()
-    agent_id = uuid.UUID(body["id"])
+    accepted = made.json()
+    # Accepted at once (issue 19): the intent is committed, the reconciler applies it.
+    assert accepted["provision_pending"] is True
+    assert "reconciler applies this" in accepted["next_step"]
+    assert "wakes the agent" in accepted["next_step"]
+    agent_id = uuid.UUID(accepted["id"])
     gid = f"mc-{agent_id}"
+    assert (await reconciler.run_once()).applied == [agent_id]
+    body = (await client.get(f"{API}/{agent_id}", headers=admin)).json()
     assert body["provision_pending"] is False, body["last_provision_error"]
+    assert body["next_step"] is None
     assert body["status"] == "provisioning"  # provisioned, not yet checked in (§11.23)
     assert body["openclaw_session_id"] == f"agent:{gid}:main"
     assert (await gw.agents_list()).get(gid) is not None
@@ -162,7 +178,11 @@ async def test_create_update_convert_delete(
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["name"] == "Coder Two"
-    assert updated.json()["provision_pending"] is False
+    assert updated.json()["provision_pending"] is True
+    assert (await reconciler.run_once()).applied == [agent_id]
+    assert (await client.get(f"{API}/{agent_id}", headers=admin)).json()[
+        "provision_pending"
+    ] is False
     entries = (await gw.config_get()).config["agents"]["entries"]
     assert entries[gid]["heartbeat"]["every"] == "30m"
     assert (await gw.agents_list()).get(gid).name == "Coder Two"  # type: ignore[union-attr]
@@ -170,10 +190,12 @@ async def test_create_update_convert_delete(
 
     # The world's main agent never reached this gateway; remove it, then convert Coder.
     assert (await client.delete(f"{API}/{w.main.id}", headers=admin)).status_code == 200
+    assert (await reconciler.run_once()).deleted == [w.main.id]
     converted = await client.patch(
         f"{API}/{agent_id}", json={"is_gateway_main": True}, headers=admin
     )
     assert converted.status_code == 200, converted.text
+    assert (await reconciler.run_once()).applied == [agent_id]
     assert converted.json()["is_gateway_main"] is True
     main_gid = f"mc-gateway-{w.gateway.id}"
     assert converted.json()["openclaw_session_id"] == f"agent:{main_gid}:main"
@@ -190,6 +212,7 @@ async def test_create_update_convert_delete(
     )
     assert worker.status_code == 201, worker.text
     worker_id = uuid.UUID(worker.json()["id"])
+    assert (await reconciler.run_once()).applied == [worker_id]
     async with runtime.database.unit_of_work() as session:
         task = Task(
             board_id=w.board.id,
@@ -204,6 +227,10 @@ async def test_create_update_convert_delete(
     deleted = await client.delete(f"{API}/{worker_id}", headers=admin)
     assert deleted.status_code == 200, deleted.text
     assert deleted.json() == {"ok": True}
+    marked = (await client.get(f"{API}/{worker_id}", headers=admin)).json()
+    assert marked["status"] == "deleting"
+    assert "Deletion queued" in marked["next_step"]
+    assert (await reconciler.run_once()).deleted == [worker_id]
 
     async def worker_gone() -> bool:
         return (await gw.agents_list()).get(f"mc-{worker_id}") is None

@@ -390,7 +390,10 @@ async def test_a_new_workspace_root_provisions_every_agent_again(
         headers=admin.headers,
     )
     assert agent.status_code == 201, agent.text
-    assert agent.json()["provision_pending"] is False, agent.json()
+    assert agent.json()["provision_pending"] is True  # accepted at once; the reconciler applies
+    assert uuid.UUID(agent.json()["id"]) in (await Reconciler(runtime).run_once()).applied
+    applied = await http.get(f"/api/v1/agents/{agent.json()['id']}", headers=admin.headers)
+    assert applied.json()["provision_pending"] is False, applied.json()
     async with database.unit_of_work() as session:
         row = await session.get(Agent, uuid.UUID(agent.json()["id"]))
         assert row is not None

@@ -9,7 +9,10 @@ Every server listens on a free loopback port and is stopped by its own handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,10 +28,15 @@ from mission_control.core.security import SecretBox
 from mission_control.demo.model import HeartbeatScript, ScriptedModelServer
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
 from mission_control.gateway.connection import ConnectionOptions
-from mission_control.gateway.dev import DevGateway, GatewayVersion, start_dev_gateway
+from mission_control.gateway.dev import (
+    DevGateway,
+    GatewayVersion,
+    descendants,
+    start_dev_gateway,
+)
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Role
-from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
+from tests.e2e.gateway_setup import claimed_ports, scripted_model_patch
 from tests.support import factories
 from tests.support.mc_server import McServerProcess
 
@@ -62,22 +70,32 @@ def start_model(gateway: DevGateway) -> ScriptedModelServer:
 
 
 async def configure_model(gateway: DevGateway, model: ScriptedModelServer, identity: Path) -> None:
-    """Points the gateway at the scripted model with a client of its own (then closed)."""
+    """Points the gateway at the scripted model with a client of its own (then closed). 2026.5.7
+    has no ``tools.exec.mode``: its unprompted exec is ``security: full`` with ``ask: off``."""
+    patch = scripted_model_patch(model.base_url, MODEL_ID)
+    if gateway.version == "legacy":
+        patch["tools"] = {"exec": {"host": "gateway", "security": "full", "ask": "off"}}
     connection = GatewayConnection(
         GatewayTarget(url=gateway.url, token=gateway.token, identity_path=identity),
         ConnectionOptions(request_timeout=60.0),
     )
     await connection.connect()
     try:
-        await use_scripted_model(GatewayClient(connection), model.base_url, MODEL_ID)
+        await GatewayClient(connection).config_patch_fresh(patch, note="scripted model")
     finally:
         await connection.close()
 
 
 async def seed_world(
-    database_url: str, secret_key: str, gateway: DevGateway, *, max_agents: int = 1000
+    database_url: str,
+    secret_key: str,
+    gateway: DevGateway,
+    *,
+    max_agents: int = 1000,
+    token: str | None = None,
 ) -> FleetWorld:
-    """Organisation, admin, gateway row and a board allowing ``max_agents`` workers."""
+    """Organisation, admin, gateway row and a board allowing ``max_agents`` workers;
+    ``token`` replaces the gateway's real token (to inject a wrong one)."""
     database = Database(database_url)
     box = SecretBox(secret_key)
     try:
@@ -88,7 +106,7 @@ async def seed_world(
                 organization_id=org.id,
                 name="fleet",
                 url=gateway.url,
-                token_ciphertext=box.encrypt(gateway.token),
+                token_ciphertext=box.encrypt(token or gateway.token),
                 workspace_root=str(gateway.state_dir / "workspaces"),
             )
             session.add(row)
@@ -184,3 +202,23 @@ def gateway_agent_ids(gateway_config: dict[str, Any]) -> list[str]:
     else:
         ids = [str(e.get("id")) for e in agents.get("list", []) if isinstance(e, dict)]
     return [agent_id for agent_id in ids if agent_id.startswith("mc-")]
+
+
+def kill_gateway(gateway: DevGateway) -> None:
+    """SIGKILL of the gateway and every child, as a crash; its state dir and port are kept, so
+    ``gateway.start()`` brings the same gateway back."""
+    process, gateway.process = gateway.process, None
+    if process is None:
+        return
+    groups = {process.pid} | {_group(pid) for pid in descendants(process.pid)}
+    for group in groups - {None}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)  # type: ignore[arg-type]
+    process.wait(15.0)
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None

@@ -83,6 +83,8 @@ class McServerProcess:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     start_timeout: float = 60.0
     port: int = 0
+    # Restart on the same port (the URL agents were given stays valid), once one was chosen.
+    keep_port: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -140,7 +142,8 @@ class McServerProcess:
             return self.base_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for attempt in (1, 2, 3):
-            self.port = free_loopback_port(self.avoid_ports)
+            if not (self.keep_port and self.port):
+                self.port = free_loopback_port(self.avoid_ports)
             offset = self.log_path.stat().st_size if self.log_path.exists() else 0
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
@@ -172,6 +175,13 @@ class McServerProcess:
                 return log.read().decode(errors="replace")[-chars:]
         except FileNotFoundError:
             return ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown code runs."""
+        process, self.process = self.process, None
+        if process is not None:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait(10.0)
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None

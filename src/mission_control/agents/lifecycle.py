@@ -8,6 +8,7 @@ and the answer says what to check. Each flow sends at most one wake (the engine'
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,7 @@ from mission_control.core.errors import (
     InvalidInput,
     NotFound,
 )
+from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.gateways import repository as gateways
 from mission_control.gateways.failures import gateway_failure
@@ -58,7 +60,11 @@ from mission_control.provisioning.identities import (
 )
 from mission_control.provisioning.plan import DEFAULT_HEARTBEAT
 
+log = get_logger("mission_control.agents")
+
 Caller = UserContext | Agent
+# The longest a request waits on a gateway (issue 11): beyond it the work stays queued.
+GATEWAY_WAIT_SECONDS = 10.0
 _EDITABLE = ("name", "heartbeat_config", "identity_profile", "identity_template", "soul_template")
 
 
@@ -271,17 +277,12 @@ def apply_failure(
     )
 
 
-async def _apply(
-    session: AsyncSession,
-    runtime: Runtime,
-    agent: Agent,
-    options: provisioning.ApplyOptions,
-) -> provisioning.ApplyOutcome:
-    """Commit the intent, apply it with no transaction open, reload the row."""
+async def _queue(session: AsyncSession, runtime: Runtime, agent: Agent) -> None:
+    """Commit the intent and answer: the gateway work runs after the commit, in the reconciler
+    (kicked now, so it starts at once), which claims the agent so one worker applies it."""
     await session.commit()
-    outcome = await provisioning.apply_agent(runtime, agent.id, options)
+    runtime.reconcile_soon.set()
     await session.refresh(agent)
-    return outcome
 
 
 # -- list and read (SPEC 6.4, 6.7) -------------------------------------------------------------
@@ -389,7 +390,7 @@ async def create_agent(
         soul_template=data.soul_template,
         caller=caller,
     )
-    await _apply(session, runtime, agent, provisioning.ApplyOptions(reset_session=True))
+    await _queue(session, runtime, agent)
     return read(agent)
 
 
@@ -428,7 +429,7 @@ async def _new_board_agent(
         applied_generation=0,
     )
     agent.openclaw_session_id = agent_session_key(agent_ref(agent))
-    provisioning.request_apply(agent, "provision")
+    provisioning.request_apply(agent, "provision", reset_session=True)
     session.add(agent)
     await _flush_unique(session, name)
     user_id, agent_id, who = _who(caller)
@@ -569,7 +570,9 @@ async def update_agent(
         _move(agent, placement)
     if agent.heartbeat_config is None:
         agent.heartbeat_config = dict(DEFAULT_HEARTBEAT)
-    provisioning.request_apply(agent, "update")
+    provisioning.request_apply(
+        agent, "update", wake=True, reset_session=True, force_bootstrap=force
+    )
     agent.status = AgentStatus.UPDATING
     await _flush_unique(session, agent.name)
     activity.record(
@@ -583,20 +586,33 @@ async def update_agent(
         agent_id=agent.id,
         actor_user_id=context.user.id,
     )
-    gateway = await session.get(Gateway, agent.gateway_id)
-    assert gateway is not None
-    options = provisioning.ApplyOptions(
-        action="update", reset_session=True, wake=True, force_bootstrap=force
-    )
-    outcome = await _apply(session, runtime, agent, options)
-    if not outcome.ok:
-        raise apply_failure(
-            outcome, gateway, "Updating the agent", "the update stays queued and is retried."
-        )
+    await _queue(session, runtime, agent)
     after = _where(agent)
     if after != before:
-        await provisioning.remove_gateway_agent(runtime, before.gateway_id, before.gateway_agent_id)
+        task = asyncio.create_task(_remove_old_entry(runtime, before))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
     return read(agent)
+
+
+# Removals of moved agents' old gateway entries, running after their request answered.
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+async def _remove_old_entry(runtime: Runtime, before: _Where) -> None:
+    """A moved agent's old gateway entry goes, after the request answered (an unreachable
+    gateway never holds it); a failure leaves the entry for the operator and is logged."""
+    try:
+        failure = await asyncio.wait_for(
+            provisioning.remove_gateway_agent(runtime, before.gateway_id, before.gateway_agent_id),
+            GATEWAY_WAIT_SECONDS * 6,
+        )
+    except TimeoutError:
+        failure = f"the gateway did not answer within {GATEWAY_WAIT_SECONDS * 6:.0f} s"
+    if failure:
+        log.warning(
+            "old_gateway_entry_left", gateway_agent_id=before.gateway_agent_id, error=failure
+        )
 
 
 async def _check_update_names(
@@ -650,8 +666,8 @@ async def heartbeat_or_create(
     agent = await visible_agent(session, caller, found.id, write=True)
     if agent.agent_token_hash is None and agent.generation <= agent.applied_generation:
         # Never provisioned and nothing queued: queue it and apply now (one wake).
-        provisioning.request_apply(agent, "provision")
-        await _apply(session, runtime, agent, provisioning.ApplyOptions(reset_session=True))
+        provisioning.request_apply(agent, "provision", reset_session=True)
+        await _queue(session, runtime, agent)
     await check_in(session, agent, data.status, actor_user_id=caller.user.id)
     return read(agent)
 
@@ -667,7 +683,7 @@ async def _create_from_heartbeat(
     await _check_name_free(session, gateway, board, data.name, None)
     await _check_capacity(session, board)
     agent = await _new_board_agent(session, board, gateway, name=data.name, caller=context)
-    await _apply(session, runtime, agent, provisioning.ApplyOptions(reset_session=True))
+    await _queue(session, runtime, agent)
     await check_in(session, agent, data.status, actor_user_id=context.user.id)
     return read(agent)
 
@@ -699,12 +715,14 @@ async def delete_agent(
             caller.user.id,
             None,
         )
-    gateway = await session.get(Gateway, agent.gateway_id)
-    assert gateway is not None
+    if agent.delete_requested_at is None:
+        agent.delete_requested_at = utcnow()
+        agent.status = AgentStatus.DELETING
     activity.record(
         session,
         "agent.delete.requested",
-        f"Deletion of {agent.name} requested.",
+        f"Deletion of {agent.name} requested; the reconciler removes it from its gateway and "
+        "then deletes it.",
         organization_id=organization_id,
         board_id=agent.board_id,
         agent_id=agent.id,
@@ -712,14 +730,7 @@ async def delete_agent(
         actor_agent_id=actor_agent_id,
     )
     await session.commit()
-    outcome = await provisioning.delete_agent(runtime, agent_id)
-    if not outcome.ok:
-        raise apply_failure(
-            outcome,
-            gateway,
-            "Gateway cleanup",
-            "the agent stays marked 'deleting' and the deletion is retried automatically.",
-        )
+    runtime.reconcile_soon.set()
 
 
 async def _check_lead_may_delete(session: AsyncSession, lead: Agent, target: Agent) -> uuid.UUID:

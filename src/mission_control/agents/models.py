@@ -94,6 +94,17 @@ class Agent(UUIDPrimaryKey, Timestamps, Base):
     last_provision_error: Mapped[str | None] = mapped_column(Text)
     last_provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delete_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The generation whose apply failed for a cause only a change can fix (a broken template,
+    # files or config the gateway refuses): not retried until the generation moves or the
+    # parking is cleared (gateway settings change, template sync, reconciler start).
+    provision_parked_generation: Mapped[int | None] = mapped_column(Integer)
+    # How the pending intent is applied: comma-separated "wake", "reset", "bootstrap" (None:
+    # the action's default, a provisioning wakes and an update does not).
+    provision_flags: Mapped[str | None] = mapped_column(String(40))
+    # A worker (reconciler, template sync) applying the agent holds it until this time; claimed
+    # with a conditional UPDATE so one worker across processes applies an agent at a time.
+    provision_lease_owner: Mapped[str | None] = mapped_column(String(64))
+    provision_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Wake and check-in tracking.
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -210,6 +210,10 @@ class AgentRead(BaseModel):
     soul_template: str | None
     provision_pending: bool = Field(description="A provision/update waits to reach the gateway.")
     provision_action: str | None
+    next_step: str | None = Field(
+        default=None,
+        description="What happens next to a pending change, in words (null when none is pending).",
+    )
     last_provision_error: str | None
     last_provisioned_at: datetime | None
     last_seen_at: datetime | None
@@ -219,6 +223,29 @@ class AgentRead(BaseModel):
 
 class OkResponse(BaseModel):
     ok: bool = True
+
+
+def next_step(agent: Agent) -> str | None:
+    """Says what Mission Control does next with the agent's pending change."""
+    if agent.delete_requested_at is not None:
+        return (
+            "Deletion queued: Mission Control's reconciler removes the agent from its gateway, "
+            "then deletes it."
+        )
+    if (agent.generation or 0) <= (agent.applied_generation or 0):
+        return None
+    if agent.provision_parked_generation == agent.generation:
+        return (
+            "Waiting for a fix: the last attempt failed for a reason retrying cannot change "
+            "(see last_provision_error); update the agent or its gateway to try again."
+        )
+    wakes = agent.provision_action == "provision" or "wake" in (agent.provision_flags or "")
+    then = " and then wakes the agent, which checks in" if wakes else ""
+    retrying = " (retried with backoff after the error below)" if agent.last_provision_error else ""
+    return (
+        f"Queued: Mission Control's reconciler applies this to the gateway{then}{retrying}; "
+        "watch status and last_provision_error."
+    )
 
 
 def agent_read(agent: Agent, now: datetime) -> AgentRead:
@@ -241,6 +268,7 @@ def agent_read(agent: Agent, now: datetime) -> AgentRead:
         soul_template=agent.soul_template,
         provision_pending=(agent.generation or 0) > (agent.applied_generation or 0),
         provision_action=agent.provision_action,
+        next_step=next_step(agent),
         last_provision_error=agent.last_provision_error,
         last_provisioned_at=agent.last_provisioned_at,
         last_seen_at=agent.last_seen_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ class Runtime:
     applying: set[uuid.UUID] = field(default_factory=set)
     # Set in the OIDC auth modes: checks bearer JWTs against the issuer's keys.
     oidc: OidcVerifier | None = None
+    # Set by a request that committed provisioning work: the reconciler starts a round now.
+    reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)

@@ -31,6 +31,7 @@ from mission_control.gateways.schemas import (
 )
 from mission_control.gateways.status import gateway_status
 from mission_control.organizations.service import UserContext
+from mission_control.provisioning import repository as provisioning_repository
 from mission_control.provisioning import service as provisioning
 from mission_control.provisioning.identities import gateway_main_agent_id
 from mission_control.provisioning.sync import SyncOptions, SyncReport, sync_templates
@@ -243,6 +244,10 @@ async def _converge(
     intent), check the connection, and provision the main agent right away when the gateway
     answers; otherwise the reconciler does it once the gateway is reachable."""
     main_id = await provisioning.ensure_gateway_main_agent(runtime, gateway.id)
+    async with runtime.database.unit_of_work() as session:
+        # The gateway's settings changed: what parked its agents may be fixed now.
+        await provisioning_repository.unpark(session, gateway_id=gateway.id)
+    runtime.reconcile_soon.set()
     status = await gateway_status(runtime, gateway)
     async with runtime.database.unit_of_work() as session:
         main = await session.get(Agent, main_id)

@@ -33,7 +33,7 @@ T = TypeVar("T")
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 FILE_WRITE_CONCURRENCY = 4
-REGISTRATION_WAIT_SECONDS = 15.0
+REGISTRATION_WAIT_SECONDS = 30.0
 CONFIG_ATTEMPTS = 3
 CONFIG_PATCH_TIMEOUT_SECONDS = 10.0
 
@@ -88,13 +88,19 @@ async def _wait_registered(client: GatewayClient, agent_id: str) -> None:
 
 
 async def register_agent(
-    client: GatewayClient, plan: AgentPlan, known: AgentList | None = None
+    client: GatewayClient,
+    plan: AgentPlan,
+    known: AgentList | None = None,
+    *,
+    name_in_config: bool = False,
 ) -> bool:
     """Create (id as name) then set the display name and workspace; True when newly created.
 
     An agent the gateway already lists with this name and workspace is left alone: every
     agents.update is a config write and a reload on the gateway, which a re-sync does not need.
     ``known`` is a listing the caller already holds (one for a whole batch); else it is read.
+    With ``name_in_config`` the caller sets the display name in its batched config.patch, so
+    only a workspace change needs an agents.update.
     """
     listed = (known or await client.agents_list()).get(plan.gateway_agent_id)
     if listed is not None and (listed.name, listed.workspace) == (
@@ -110,6 +116,8 @@ async def register_agent(
             created = False
     if created:
         await _wait_registered(client, plan.gateway_agent_id)
+    if name_in_config and (created or (listed is not None and listed.workspace == plan.workspace)):
+        return created
     await client.agents_update(
         plan.gateway_agent_id, name=plan.display_name, workspace=plan.workspace
     )
@@ -235,6 +243,15 @@ def rewake_message(agent_name: str, attempt: int, attempts: int) -> str:
         f"(wake attempt {attempt} of {attempts}).\n\n"
         "Check in now: read AGENTS.md and call Mission Control's heartbeat endpoint as it "
         "describes. If something stops you, say what in your reply."
+    )
+
+
+def retry_wake_message(agent_name: str) -> str:
+    """Sent when the previous wake's turn ended in error on the gateway."""
+    return (
+        f"Hello {agent_name}, your last turn ended in an error before you checked in with "
+        "Mission Control.\n\nCheck in now: read AGENTS.md and call Mission Control's heartbeat "
+        "endpoint as it describes."
     )
 
 

@@ -30,6 +30,9 @@ class HeartbeatEntry:
     workspace: str
     heartbeat: Mapping[str, Any]
     partial: bool = False
+    # The display name, set in the same patch (saves an agents.update, i.e. a config write and
+    # a reload per agent); None leaves the name alone.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ def _entry_diff(current: Mapping[str, Any], entry: HeartbeatEntry) -> dict[str, 
     diff: dict[str, Any] = {}
     if current.get("workspace") != entry.workspace:
         diff["workspace"] = entry.workspace
+    if entry.name is not None and current.get("name") != entry.name:
+        diff["name"] = entry.name
     block = _replace_block(_as_dict(current.get("heartbeat")), entry.heartbeat)
     if block or "heartbeat" not in current:
         diff["heartbeat"] = block if "heartbeat" in current else dict(entry.heartbeat)
@@ -143,7 +148,11 @@ def plan_config_change(
             continue
         if writable is not None:
             entry = HeartbeatEntry(
-                entry.agent_id, entry.workspace, writable.heartbeat(entry.heartbeat), entry.partial
+                entry.agent_id,
+                entry.workspace,
+                writable.heartbeat(entry.heartbeat),
+                entry.partial,
+                entry.name,
             )
         diff = _entry_diff(existing.get(entry.agent_id, {}), entry)
         if diff:

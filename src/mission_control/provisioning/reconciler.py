@@ -21,14 +21,17 @@ from mission_control.core.leader import LeaderLock
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.errors import GatewayError
-from mission_control.provisioning import executor, repository, service
+from mission_control.provisioning import batch, executor, repository, service
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import MAIN_SESSION_LABEL, agent_session_key
+from mission_control.provisioning.wakes import WakeWatcher
 
 log = get_logger("mission_control.reconciler")
 
-BATCH = 50
-MAX_BACKOFF_SECONDS = 300.0
+BATCH = 200
+# Capped low: a gateway that comes back (or a token fixed) is picked up within this time.
+MAX_BACKOFF_SECONDS = 30.0
+COALESCE_SECONDS = 0.2
 
 
 @dataclass
@@ -54,8 +57,10 @@ class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._backoff: dict[uuid.UUID, _Backoff] = {}
-        # Agent -> the generation whose apply failed with an error retrying cannot fix.
-        self._parked: dict[uuid.UUID, int] = {}
+        # Who holds agents' apply leases when this reconciler applies them.
+        self.owner = f"reconciler-{uuid.uuid4().hex[:16]}"
+        self.wakes = WakeWatcher(runtime)
+        self._started = False
 
     def _ready(self, agent_id: uuid.UUID, now: datetime) -> bool:
         state = self._backoff.get(agent_id)
@@ -70,35 +75,58 @@ class Reconciler:
         delay = min(MAX_BACKOFF_SECONDS, 2.0 ** min(state.failures, 10))
         state.next_at = now + timedelta(seconds=delay)
 
+    def _watch(self, sent: batch.WakeSent) -> None:
+        self.wakes.watch(sent.agent_id, sent.client, sent.run_id)
+
     async def run_once(self) -> ReconcileReport:
         report = ReconcileReport()
         now = utcnow()
         async with self.runtime.database.unit_of_work() as session:
-            pending = await repository.pending_agent_ids(session, BATCH)
+            if not self._started:
+                # A (re)started reconciler tries parked agents once more: what it runs may
+                # have changed. Parking lives in the database, so it survives nothing else.
+                await repository.unpark(session)
+                self._started = True
+            pending = await repository.pending_work(session, BATCH)
             deleting = await repository.deleting_agent_ids(session, BATCH)
             overdue = await repository.overdue_agent_ids(session, now, BATCH)
+        by_gateway: dict[uuid.UUID, list[batch.BatchItem]] = {}
+        generations: dict[uuid.UUID, int] = {}
+        for work in pending:
+            if work.parked_generation == work.generation:
+                report.parked.append(work.agent_id)
+                continue
+            if not self._ready(work.agent_id, now):
+                report.deferred.append(work.agent_id)
+                continue
+            options = await self._options_for(work.agent_id)
+            if options is None:
+                continue
+            generations[work.agent_id] = work.generation
+            by_gateway.setdefault(work.gateway_id, []).append(
+                batch.BatchItem(work.agent_id, options)
+            )
         limit = asyncio.Semaphore(self.runtime.settings.provisioning_concurrency)
 
-        async def apply(agent_id: uuid.UUID) -> None:
-            async with limit:
-                options, generation = await self._options_for(agent_id)
-            if self._parked.get(agent_id) == generation:
-                report.parked.append(agent_id)
-                return
-            if not self._ready(agent_id, now):
-                report.deferred.append(agent_id)
-                return
-            async with limit:
-                outcome = await service.apply_agent(self.runtime, agent_id, options)
-            if outcome.busy:  # a request of this process is applying it right now
-                report.deferred.append(agent_id)
-                return
-            self._note(agent_id, outcome.ok, utcnow())
-            self._parked.pop(agent_id, None)
-            if not outcome.ok and not outcome.retryable:
-                self._parked[agent_id] = generation
-                self._backoff.pop(agent_id, None)
-            (report.applied if outcome.ok else report.failed).append(agent_id)
+        async def apply(gateway_id: uuid.UUID, items: list[batch.BatchItem]) -> None:
+            result = await batch.apply_batch(
+                self.runtime, gateway_id, items, owner=self.owner, on_wake=self._watch
+            )
+            parked: list[uuid.UUID] = []
+            for item in items:
+                outcome = result.outcomes.get(item.agent_id)
+                if outcome is None:
+                    continue
+                if outcome.busy:  # another worker is applying it right now
+                    report.deferred.append(item.agent_id)
+                    continue
+                self._note(item.agent_id, outcome.ok, utcnow())
+                if not outcome.ok and not outcome.retryable:
+                    parked.append(item.agent_id)
+                    self._backoff.pop(item.agent_id, None)
+                (report.applied if outcome.ok else report.failed).append(item.agent_id)
+            if parked:
+                await self._park(parked, generations)
 
         async def delete(agent_id: uuid.UUID) -> None:
             if not self._ready(agent_id, now):
@@ -109,21 +137,29 @@ class Reconciler:
             self._note(agent_id, outcome.ok, utcnow())
             (report.deleted if outcome.ok else report.failed).append(agent_id)
 
-        await asyncio.gather(*(apply(a) for a in pending), *(delete(a) for a in deleting))
+        await asyncio.gather(
+            *(apply(gateway_id, items) for gateway_id, items in by_gateway.items()),
+            *(delete(a) for a in deleting),
+        )
+        pending_ids = {work.agent_id for work in pending}
         for agent_id in overdue:
-            if agent_id not in pending:
+            if agent_id not in pending_ids:
                 await self._handle_overdue(agent_id, report)
         return report
 
-    async def _options_for(self, agent_id: uuid.UUID) -> tuple[service.ApplyOptions, int]:
-        """How to apply the agent's pending intent, and the generation it is at."""
+    async def _park(self, agent_ids: list[uuid.UUID], generations: dict[uuid.UUID, int]) -> None:
+        """Parks agents at the generation that failed for good (kept in the database)."""
+        async with self.runtime.database.unit_of_work() as session:
+            for agent_id in agent_ids:
+                agent = await session.get(Agent, agent_id)
+                if agent is not None and agent.generation == generations.get(agent_id):
+                    agent.provision_parked_generation = agent.generation
+
+    async def _options_for(self, agent_id: uuid.UUID) -> service.ApplyOptions | None:
+        """How to apply the agent's pending intent (None: it is gone)."""
         async with self.runtime.database.unit_of_work() as session:
             agent = await session.get(Agent, agent_id)
-            action = agent.provision_action if agent else None
-            generation = agent.generation if agent else 0
-        if action == "update":
-            return service.ApplyOptions(action="update", wake=False), generation
-        return service.ApplyOptions(action="provision", wake=True), generation
+            return service.pending_options(agent) if agent is not None else None
 
     async def _handle_overdue(self, agent_id: uuid.UUID, report: ReconcileReport) -> None:
         async with self.runtime.database.unit_of_work() as session:
@@ -138,8 +174,11 @@ class Reconciler:
                 report.gave_up.append(agent_id)
                 return
         try:
-            client = await self.runtime.gateway_pool.client(self.runtime.gateway_target(gateway))
-            await executor.wake(
+            client = await asyncio.wait_for(
+                self.runtime.gateway_pool.client(self.runtime.gateway_target(gateway)),
+                batch.CONNECT_TIMEOUT_SECONDS,
+            )
+            run_id = await executor.wake(
                 client,
                 session_key=agent_session_key(agent_ref(agent)),
                 label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
@@ -150,9 +189,11 @@ class Reconciler:
                     f"mc-rewake-{agent.id}-{agent.applied_generation}-{agent.wake_attempts}"
                 ),
             )
-        except GatewayError as error:
+        except (GatewayError, TimeoutError) as error:
             log.warning("rewake_failed", agent_id=str(agent_id), error=str(error))
             return
+        if run_id is not None:
+            self.wakes.watch(agent_id, client, run_id)
         now = utcnow()
         async with self.runtime.database.unit_of_work() as session:
             row = await session.get(Agent, agent_id)
@@ -175,19 +216,35 @@ class Reconciler:
         report.rewoken.append(agent_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Runs until ``stop`` is set: campaigns for leadership, reconciles while leader."""
+        """Runs until ``stop`` is set: campaigns for leadership, reconciles while leader. A
+        request that committed new work sets ``runtime.reconcile_soon``: the next round starts
+        at once (after ``COALESCE_SECONDS``, so back-to-back requests share one batch)."""
         interval = self.runtime.settings.reconciler_interval_seconds
+        kick = self.runtime.reconcile_soon
         async with LeaderLock(self.runtime.database, "provisioning-reconciler") as lock:
-            while not stop.is_set():
-                if await lock.campaign():
-                    try:
-                        await self.run_once()
-                    except Exception:  # keep the controller alive; the next tick retries
-                        log.exception("reconcile_failed")
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-                except TimeoutError:
-                    continue
+            try:
+                while not stop.is_set():
+                    kick.clear()
+                    if await lock.campaign():
+                        try:
+                            await self.run_once()
+                        except Exception:  # keep the controller alive; the next tick retries
+                            log.exception("reconcile_failed")
+                    await _first_of(stop, kick, interval)
+                    if kick.is_set() and not stop.is_set():
+                        await asyncio.sleep(COALESCE_SECONDS)
+            finally:
+                await self.wakes.close()
+
+
+async def _first_of(stop: asyncio.Event, kick: asyncio.Event, timeout: float) -> None:
+    """Waits until ``stop`` or ``kick`` is set, or ``timeout`` passes."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(kick.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _give_up(session: AsyncSession, agent: Agent, organization_id: uuid.UUID) -> None:

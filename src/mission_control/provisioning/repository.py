@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
@@ -131,3 +132,79 @@ async def latest_agent_event(
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWork:
+    """One agent whose intent is not applied yet, as the reconciler needs it."""
+
+    agent_id: uuid.UUID
+    gateway_id: uuid.UUID
+    generation: int
+    action: str | None
+    parked_generation: int | None
+
+
+async def pending_work(session: AsyncSession, limit: int) -> list[PendingWork]:
+    """Pending provisioning/updates (not deletions), oldest request first."""
+    result = await session.execute(
+        select(
+            Agent.id,
+            Agent.gateway_id,
+            Agent.generation,
+            Agent.provision_action,
+            Agent.provision_parked_generation,
+        )
+        .where(Agent.generation > Agent.applied_generation, Agent.delete_requested_at.is_(None))
+        .order_by(Agent.provision_requested_at, Agent.id)
+        .limit(limit)
+    )
+    return [PendingWork(*row) for row in result.all()]
+
+
+async def claim(
+    session: AsyncSession, agent_id: uuid.UUID, owner: str, now: datetime, until: datetime
+) -> bool:
+    """Takes (or renews) the agent's apply lease with one conditional UPDATE: it succeeds only
+    when no other worker holds an unexpired lease. True when ``owner`` holds it now."""
+    result = await session.execute(
+        update(Agent)
+        .where(
+            Agent.id == agent_id,
+            or_(
+                Agent.provision_lease_until.is_(None),
+                Agent.provision_lease_until < now,
+                Agent.provision_lease_owner == owner,
+            ),
+        )
+        .values(provision_lease_owner=owner, provision_lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def release(session: AsyncSession, agent_id: uuid.UUID, owner: str) -> None:
+    await session.execute(
+        update(Agent)
+        .where(Agent.id == agent_id, Agent.provision_lease_owner == owner)
+        .values(provision_lease_owner=None, provision_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def unpark(
+    session: AsyncSession,
+    *,
+    gateway_id: uuid.UUID | None = None,
+    agent_ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Clears parking (all agents, a gateway's, or some): the cause may have changed."""
+    query = update(Agent).where(Agent.provision_parked_generation.is_not(None))
+    if gateway_id is not None:
+        query = query.where(Agent.gateway_id == gateway_id)
+    if agent_ids is not None:
+        query = query.where(Agent.id.in_(agent_ids))
+    result = await session.execute(
+        query.values(provision_parked_generation=None).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

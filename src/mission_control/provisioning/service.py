@@ -117,11 +117,48 @@ def capabilities(profile: GatewayProfile) -> GatewayCapabilities:
     )
 
 
-def request_apply(agent: Agent, action: Action) -> None:
-    """Records the intent durably (committed with the caller's transaction)."""
+def request_apply(
+    agent: Agent,
+    action: Action,
+    *,
+    wake: bool = False,
+    reset_session: bool = False,
+    force_bootstrap: bool = False,
+) -> None:
+    """Records the intent durably (committed with the caller's transaction). A first
+    provisioning still pending stays a provisioning (it wakes); flags of an intent still
+    pending are kept, so a later refresh never drops the wake an operator's update asked for."""
+    pending = (agent.generation or 0) > (agent.applied_generation or 0)
+    flags = set(filter(None, (agent.provision_flags or "").split(","))) if pending else set()
+    if pending and agent.provision_action == "provision":
+        action = "provision"
+    flags |= {
+        name
+        for name, wanted in (
+            ("wake", wake),
+            ("reset", reset_session),
+            ("bootstrap", force_bootstrap),
+        )
+        if wanted
+    }
     agent.generation = (agent.generation or 0) + 1
     agent.provision_requested_at = utcnow()
     agent.provision_action = action
+    agent.provision_flags = ",".join(sorted(flags)) or None
+    agent.provision_parked_generation = None
+
+
+def pending_options(agent: Agent) -> ApplyOptions:
+    """How the reconciler applies the agent's pending intent."""
+    flags = set(filter(None, (agent.provision_flags or "").split(",")))
+    if agent.provision_action == "update":
+        return ApplyOptions(
+            action="update",
+            wake="wake" in flags,
+            reset_session="reset" in flags,
+            force_bootstrap="bootstrap" in flags,
+        )
+    return ApplyOptions(action="provision", wake=True, reset_session="reset" in flags)
 
 
 async def request_refresh(
@@ -200,6 +237,7 @@ async def apply_workspace(
     known: AgentList | None = None,
     *,
     governor_enabled: bool,
+    name_in_config: bool = False,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
     batch of agents can share one config.patch."""
@@ -210,7 +248,7 @@ async def apply_workspace(
         caps,
         action=options.action,
     )
-    created = await executor.register_agent(client, probe, known)
+    created = await executor.register_agent(client, probe, known, name_in_config=name_in_config)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
     token, minted, rekeyed = await _token_for(client, caps, agent, options.rotate_token)
     if rekeyed:
@@ -246,8 +284,13 @@ async def apply_workspace(
     return outcome, plan, minted if delivered else None
 
 
-def heartbeat_entry(plan: AgentPlan) -> HeartbeatEntry:
-    return HeartbeatEntry(plan.gateway_agent_id, plan.workspace, plan.heartbeat)
+def heartbeat_entry(plan: AgentPlan, *, with_name: bool = False) -> HeartbeatEntry:
+    return HeartbeatEntry(
+        plan.gateway_agent_id,
+        plan.workspace,
+        plan.heartbeat,
+        name=plan.display_name if with_name else None,
+    )
 
 
 async def reset_and_wake(
@@ -444,6 +487,8 @@ async def record_success(
         if agent.applied_generation >= agent.generation:
             agent.provision_requested_at = None
             agent.provision_action = None
+            agent.provision_flags = None
+        agent.provision_parked_generation = None
         agent.provision_confirm_token_hash = None
         agent.last_provision_error = None
         agent.last_provisioned_at = now

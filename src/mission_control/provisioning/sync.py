@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from jinja2 import TemplateError
 
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
+from mission_control.core.clock import utcnow
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import GatewayError
@@ -20,6 +22,8 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.repository import paused_board_ids
 from mission_control.provisioning import executor, repository, service
 from mission_control.provisioning.plan import AgentPlan
+
+SYNC_LEASE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,22 +116,37 @@ async def sync_templates(
     targets = await _targets(runtime, gateway, options, report)
     if targets is None:
         return report
-    claimed = _claim(runtime, targets, report)
+    owner = f"sync-{uuid.uuid4().hex[:16]}"
+    async with runtime.database.unit_of_work() as session:
+        # A sync is a change that can fix what parked an agent: try those again.
+        await repository.unpark(session, gateway_id=gateway_id)
+    claimed = await _claim(runtime, targets, report, owner)
     try:
         await _sync_claimed(runtime, gateway, claimed, options, report)
     finally:
         runtime.applying.difference_update(agent.id for agent, _board in claimed)
+        async with runtime.database.unit_of_work() as session:
+            for agent, _board in claimed:
+                await repository.release(session, agent.id, owner)
     return report
 
 
-def _claim(
-    runtime: Runtime, targets: list[tuple[Agent, Board | None]], report: SyncReport
+async def _claim(
+    runtime: Runtime, targets: list[tuple[Agent, Board | None]], report: SyncReport, owner: str
 ) -> list[tuple[Agent, Board | None]]:
-    """Takes the in-flight guard of each target, so the reconciler or a request does not apply
-    an agent while the sync writes it; an agent already being applied is skipped."""
+    """Takes the in-flight guard (this process) and the apply lease (every process) of each
+    target, so the reconciler does not apply an agent while the sync writes it; an agent
+    already being applied is skipped."""
     claimed: list[tuple[Agent, Board | None]] = []
+    now = utcnow()
     for agent, board in targets:
-        if agent.id in runtime.applying:
+        held = agent.id not in runtime.applying
+        if held:
+            async with runtime.database.unit_of_work() as session:
+                held = await repository.claim(
+                    session, agent.id, owner, now, now + timedelta(seconds=SYNC_LEASE_SECONDS)
+                )
+        if not held:
             report.agents_skipped += 1
             message = "Skipped: the agent is being applied right now; re-run the sync after it."
             report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
