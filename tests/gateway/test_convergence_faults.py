@@ -5,6 +5,7 @@ model, against Mission Control served as its own process (its reconciler on).
   state dir: every agent online, none lost, none duplicated on the gateway, none pending (SQLite).
 - The same with a SIGKILL of Mission Control instead, restarted on the same port (PostgreSQL).
 - A wrong gateway token fixed by PATCH: the queued agents converge without further action.
+- A model failure on the gateway reaches the agent's error and its activity in words.
 
 Each timing is printed (the figure for the issue note). The issue's goal is 60 s after the
 restart; CONVERGE_SECONDS, the bound asserted, is looser because on a loaded shared 2-core
@@ -16,14 +17,22 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from mission_control.demo.model import ScriptedModelServer
+from mission_control.demo.model import (
+    Credentials,
+    HeartbeatScript,
+    Reply,
+    ScriptedModelServer,
+    _last_real_user_index,
+    message_text,
+)
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
 from mission_control.gateway.connection import ConnectionOptions
 from mission_control.gateway.dev import DevGateway
@@ -241,4 +250,64 @@ async def test_wrong_gateway_token_fixed_by_patch_converges(
         took = await _converged(served, fault_gateway, created, CONVERGE_SECONDS)
         print(f"wrong token fixed by PATCH: 3 agents online {took:.1f} s after the fix")
     finally:
+        await _close(served)
+
+
+BROKEN = "Brokenmodel"
+MODEL_ERROR = "scripted provider outage: quota exhausted for this key"
+WAKE_FAILED = f"Wake turn ended in error for {BROKEN}: "
+
+
+class FailForBroken(HeartbeatScript):
+    """The model call fails (HTTP 400 with MODEL_ERROR) for turns addressed to BROKEN."""
+
+    def decide(self, request: Mapping[str, Any]) -> tuple[Reply, Credentials | None]:
+        raw = request.get("messages")
+        messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+        index = _last_real_user_index(messages)
+        if index >= 0 and BROKEN in message_text(messages[index]):
+            return Reply("error", MODEL_ERROR), None
+        return super().decide(request)
+
+
+async def test_model_failure_reaches_the_agents_error_and_activity_in_words(
+    fault_gateway: DevGateway, fault_model: ScriptedModelServer, tmp_path: Path
+) -> None:
+    served = await _serve(
+        f"sqlite+aiosqlite:///{tmp_path / 'mc.db'}", tmp_path / "mc", fault_gateway
+    )
+    original = fault_model.script
+    fault_model.script = FailForBroken(max_tool_calls_per_turn=original.max_tool_calls_per_turn)
+    try:
+        created = await served.http.post(
+            "/api/v1/agents",
+            json={"name": BROKEN, "board_id": str(served.world.board_id)},
+            headers=served.world.headers,
+        )
+        assert created.status_code == 201, created.text
+        agent_id = created.json()["id"]
+        deadline = time.monotonic() + CONVERGE_SECONDS
+        agent: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            read = await served.http.get(f"/api/v1/agents/{agent_id}", headers=served.world.headers)
+            agent = read.json()
+            if str(agent.get("last_provision_error") or "").startswith(WAKE_FAILED):
+                break
+            await asyncio.sleep(0.5)
+        error = str(agent.get("last_provision_error") or "")
+        assert error.startswith(WAKE_FAILED), (agent, served.server.log_tail(chars=3000))
+        # The gateway's own words for the provider's refusal, and what happens next.
+        assert "LLM request failed" in error, error
+        assert "woken again in" in error or "retries are used up" in error, error
+        assert agent["status"] != "online"
+        events = await served.http.get(
+            "/api/v1/activity",
+            params={"agent_id": agent_id, "event_type": "agent.wakeup.failed"},
+            headers=served.world.headers,
+        )
+        assert events.status_code == 200, events.text
+        messages = [item["message"] for item in events.json()["items"]]
+        assert any("LLM request failed" in message for message in messages), messages
+    finally:
+        fault_model.script = original
         await _close(served)
