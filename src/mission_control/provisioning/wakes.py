@@ -11,6 +11,8 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mission_control.activity import service as activity
 from mission_control.agents.models import Agent
 from mission_control.core.clock import utcnow
@@ -45,18 +47,26 @@ async def record_wake_error(
         agent = await session.get(Agent, agent_id)
         if agent is None:
             return
-        gateway = await session.get(Gateway, agent.gateway_id)
-        agent.last_provision_error = message
         if unsent and agent.checkin_deadline_at is not None:
             agent.checkin_deadline_at = utcnow() + timedelta(seconds=UNSENT_WAKE_RETRY_SECONDS)
-        activity.record(
-            session,
-            "agent.wakeup.failed",
-            message,
-            organization_id=gateway.organization_id if gateway else None,
-            board_id=agent.board_id,
-            agent_id=agent.id,
-        )
+        await _note_failure(session, agent, message)
+
+
+async def _note_failure(
+    session: AsyncSession, agent: Agent, message: str, details: dict[str, object] | None = None
+) -> None:
+    """The wake failure on the agent in words, and as an ``agent.wakeup.failed`` event."""
+    gateway = await session.get(Gateway, agent.gateway_id)
+    agent.last_provision_error = message
+    activity.record(
+        session,
+        "agent.wakeup.failed",
+        message,
+        organization_id=gateway.organization_id if gateway else None,
+        board_id=agent.board_id,
+        agent_id=agent.id,
+        details=details,
+    )
 
 
 class WakeWatcher:
@@ -133,17 +143,9 @@ class WakeWatcher:
                 else "the retries are used up; fix the cause (the gateway must be able to run "
                 "a model for this agent), then update the agent to wake it again."
             )
-            gateway = await session.get(Gateway, agent.gateway_id)
             message = f"{WAKE_ERROR_PREFIX} for {agent.name}: {reason.strip()}; {then}"
-            agent.last_provision_error = message
-            activity.record(
-                session,
-                "agent.wakeup.failed",
-                message,
-                organization_id=gateway.organization_id if gateway else None,
-                board_id=agent.board_id,
-                agent_id=agent.id,
-                details={"attempt": attempts, "reason": reason.strip()[:500]},
+            await _note_failure(
+                session, agent, message, {"attempt": attempts, "reason": reason.strip()[:500]}
             )
             return more
 
