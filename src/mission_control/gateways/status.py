@@ -22,6 +22,7 @@ from mission_control.gateway.errors import (
     GatewayError,
     GatewayMissingScope,
     GatewayPairingRequired,
+    GatewayTimeout,
     GatewayUnreachable,
 )
 from mission_control.gateway.identity import DeviceIdentity
@@ -39,6 +40,9 @@ from mission_control.provisioning.identities import gateway_main_agent_id, gatew
 from mission_control.webhooks.service import TokenBuckets
 
 STATUS_TIMEOUT_SECONDS = 15.0
+# A request connects to a gateway for at most this long (issue 11: a silent gateway held
+# requests for 157 s); the reconciler keeps trying in the background with its own timeouts.
+REQUEST_CONNECT_SECONDS = 8.0
 PROBE_OPTIONS = ConnectionOptions(connect_timeout=10.0, request_timeout=10.0)
 # Probing makes the server connect to a URL an admin typed: a handful per minute per user.
 PROBE_LIMITS = TokenBuckets(capacity=5.0, per_second=5.0 / 60.0)
@@ -57,6 +61,22 @@ def _device_id(runtime: Runtime) -> str | None:
         return DeviceIdentity.load_or_create(runtime.device_identity_path).device_id
     except (OSError, ValueError):
         return None
+
+
+async def _pooled_client(
+    runtime: Runtime, gateway: Gateway, target: GatewayTarget
+) -> GatewayClient:
+    """The shared client, waited for at most REQUEST_CONNECT_SECONDS."""
+    try:
+        async with asyncio.timeout(REQUEST_CONNECT_SECONDS):
+            return await runtime.gateway_pool.client(target)
+    except TimeoutError:
+        raise GatewayTimeout(
+            f"the gateway at {gateway.url} did not complete the connection within "
+            f"{REQUEST_CONNECT_SECONDS:.0f} s (it accepts connections but does not answer: "
+            "is it starting, overloaded, or behind a proxy whose backend is down?); queued "
+            "work is applied by the reconciler once it answers"
+        ) from None
 
 
 def _failed(
@@ -179,7 +199,7 @@ async def _gateway_status(
 ) -> GatewayStatusRead:
     device_id = _device_id(runtime)
     try:
-        client = await runtime.gateway_pool.client(target)
+        client = await _pooled_client(runtime, gateway, target)
         if not client.connection.connected:
             # The shared connection dropped and is reconnecting: say so instead of waiting.
             raise GatewayUnreachable(
