@@ -174,7 +174,11 @@ async def _board_and_agents(
     )
     assert worker.status_code == 201, worker.text
     assert worker.json()["last_provision_error"] is None, worker.json()
-    return board_id, lead_id, uuid.UUID(worker.json()["id"])
+    worker_id = uuid.UUID(worker.json()["id"])
+    # Accepted at once; the served process runs no reconciler here, so the engine applies it.
+    outcome = await service.apply_agent(runtime, worker_id, service.ApplyOptions(wake=False))
+    assert outcome.ok, outcome.error
+    return board_id, lead_id, worker_id
 
 
 def _turns(model: ScriptedModelServer, since: int) -> int:
