@@ -41,6 +41,8 @@ from mission_control.gateways.models import Gateway
 from mission_control.runs import repository, service
 from mission_control.runs.models import ACTIVE_STATUSES, TaskRun, TaskRunLogEntry
 from mission_control.runs.relay import LogItem, Relay, history_items, last_assistant_text
+from mission_control.runs.schemas import RunCreate
+from mission_control.tasks.actors import Caller
 from mission_control.tasks.models import Task
 
 log = get_logger("mission_control.runs")
@@ -101,6 +103,30 @@ def task_message(task: Task, run: TaskRun) -> str:
         lines.append(f"- Due: {task.due_at.isoformat()}")
     lines += ["", "Do the task, then answer with a short summary of what you did."]
     return "\n".join(lines)
+
+
+async def start_run(
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: Caller,
+    board_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: RunCreate,
+    *,
+    request_key: str | None,
+) -> service.Started:
+    """The checks, the gateway's preflight, the queued row, and its dispatch once the caller's
+    transaction commits: what the API and the console both do to start a run."""
+
+    async def check_gateway(agent: Agent, body: RunCreate) -> None:
+        await preflight(runtime, session, agent, body.mode, runtime_id=body.runtime, cwd=body.cwd)
+
+    started = await service.start_run(
+        session, caller, board_id, task_id, data, request_key=request_key, preflight=check_gateway
+    )
+    if started.created:
+        start_after_commit(session, runtime, started.run.id)
+    return started
 
 
 def start_after_commit(session: AsyncSession, runtime: Runtime, run_id: uuid.UUID) -> None:
