@@ -163,3 +163,44 @@ async def test_reader_follows_a_runs_log_and_outcome_live(console: Console) -> N
     await expect(run.locator("[data-run-tokens]")).to_contain_text("150 tokens (120 in, 30 out)")
     await expect(page.locator("[data-run-usage]")).to_contain_text("1 run · 150 tokens")
     await expect(page.locator("[data-run-usage]")).to_contain_text("$0.0125")
+
+
+async def test_cancel_from_the_page_and_a_refused_cancel(console: Console) -> None:
+    team = await board_team(console, name="Cancels")
+    async with console.database.unit_of_work() as session:
+        task = await task_factories.task(
+            session, team.board, title="Cancelled run", assignee=team.worker
+        )
+    first = await running_run(console, team, task.id)
+    page = await console.signed_in_page()
+    await page.goto(f"/boards/{team.board.id}/tasks/{task.id}")
+    await expect(page.locator("body[data-live=open]")).to_have_count(1)
+    run = page.locator(f"#run-{first}")
+    await run.get_by_role("button", name="Cancel run").click()
+    await expect(run.locator("[data-cancel-requested]")).to_contain_text("Cancel requested")
+    await expect(run.get_by_role("button", name="Cancel run")).to_have_count(0)
+    async with console.database.sessions() as session:
+        row = await session.get(TaskRun, first)
+        assert row is not None
+        assert row.cancel_requested_at is not None
+        assert row.status == "running"  # the driver (not this page) ends it on the gateway
+
+    # A run that ended while the page still offered its button: the page says so.
+    async with console.database.unit_of_work() as session:
+        row = await session.get(TaskRun, first)
+        assert row is not None
+        row.status, row.ended_at = "cancelled", utcnow()
+    second = await running_run(console, team, task.id)
+    await page.reload()
+    other = page.locator(f"#run-{second}")
+    await expect(other.get_by_role("button", name="Cancel run")).to_be_visible()
+    async with console.database.unit_of_work() as session:
+        row = await session.get(TaskRun, second)
+        assert row is not None
+        # Ended without an event, so the open page still shows the button.
+        row.status, row.ended_at, row.final_reply = "succeeded", utcnow(), "Done already."
+    await other.get_by_role("button", name="Cancel run").click()
+    error = page.locator("#runs [role=alert]")
+    await expect(error).to_contain_text("The run already ended (succeeded).")
+    await expect(error).to_contain_text("(run_finished)")
+    await expect(page.locator(f"#run-{second} [data-run-status-label]")).to_have_text("succeeded")
