@@ -26,13 +26,13 @@ def run_request(form: Form) -> RunCreate:
     raw_timeout = form.get("timeout_seconds").strip()
     timeout: int | None = None
     if raw_timeout:
-        try:
-            timeout = int(raw_timeout)
-        except ValueError as error:
+        # ASCII digits only: int() would also take Arabic-Indic or full-width digits (issue 11).
+        if not (raw_timeout.isascii() and raw_timeout.isdigit()):
             raise InvalidInput(
                 "Timeout: a whole number of seconds.",
                 details=[{"field": "timeout_seconds", "location": "body", "message": "not int"}],
-            ) from error
+            )
+        timeout = int(raw_timeout)
     return RunCreate.model_validate(
         {
             "mode": form.get("mode") or "run",
