@@ -57,6 +57,11 @@ def _token_from_data_dir(data_dir: Path) -> tuple[str, Path, bool]:
     return token, path, True
 
 
+# Idle keep-alive connections stay open this long: longer than clients' pools keep them
+# (httpx 5 s, proxies 60 s), so a client never reuses a connection the server is closing.
+KEEP_ALIVE_SECONDS = 75
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -92,7 +97,14 @@ def serve(
         migrations.upgrade(settings.resolved_database_url)
     typer.echo(f"Mission Control on http://{host}:{port} (database: {_safe_url(settings)})")
     typer.echo(f"Agents are told to call {settings.agent_base_url} (MC_BASE_URL).")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared, not bound

@@ -311,6 +311,7 @@ def test_profile_of_current_gateway() -> None:
     assert not profile.files_delete
     assert not profile.create_requires_workspace
     assert profile.child_session == "sessions.create"
+    assert profile.child_session_options == {"cwd", "agentRuntime", "idempotencyKey"}
     assert profile.heartbeat_off == {"every": "0m"}
     assert profile.max_payload == 26214400
     assert profile.tick_interval_ms == 30000
@@ -330,6 +331,9 @@ def test_profile_of_legacy_gateway() -> None:
     assert not profile.file_hashes
     assert profile.create_requires_workspace
     assert profile.capabilities == frozenset()
+    # It serves sessions.create, whose schema refuses cwd, agentRuntime and idempotencyKey.
+    assert profile.child_session == "sessions.create"
+    assert profile.child_session_options == frozenset()
 
 
 def test_profile_without_delete_and_create_methods() -> None:

@@ -1,6 +1,7 @@
 """Runs survive their drivers: Mission Control restarted mid-run catches the run up from the
 gateway (history and ledger); a gateway killed and restarted mid-run leaves the run in a true
-terminal state with no second run started (a test-local gateway for that one)."""
+terminal state with no second run started (a test-local gateway for that one); a run the
+gateway does not know at all ends `lost` after the grace."""
 
 from __future__ import annotations
 
@@ -10,20 +11,25 @@ import re
 import signal
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from mission_control.activity.models import ActivityEvent
 from mission_control.app import build_runtime
+from mission_control.core.clock import utcnow
 from mission_control.core.runtime import Runtime
 from mission_control.demo.model import ScriptedModelServer
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
-from mission_control.runs.executor import manager_for
+from mission_control.runs.executor import child_session_key, manager_for
 from mission_control.runs.models import TaskRun, TaskRunLogEntry
+from mission_control.tasks.models import TaskComment
 from tests.runs.conftest import (
+    FAST,
     World,
     configure_gateway,
     fast_manager,
@@ -125,3 +131,70 @@ async def test_gateway_killed_mid_run_ends_terminal_without_a_second_run(
             ).scalars()
         )
     assert sum(text == "started" for text in texts) == 1, texts
+
+
+async def test_run_the_gateway_does_not_know_ends_lost_after_the_grace(
+    runs_runtime: Runtime, world: World, runs_gateway: DevGateway, runs_client: GatewayClient
+) -> None:
+    """A run Mission Control holds as running under a gateway run id the real gateway never
+    issued (its state was lost, or the database came back from a backup): no `agent.wait`
+    result, no ledger entry. The run manager picks it up, asks the gateway, and ends it `lost`
+    once the grace has passed; it never dispatches it again."""
+    task = await make_task(runs_runtime, world, "Forgotten by the gateway")
+    assert world.worker.openclaw_session_id is not None
+    run_id = uuid.uuid4()
+    gateway_run_id = f"mc-unknown-{uuid.uuid4().hex}"
+    async with runs_runtime.database.unit_of_work() as session:
+        session.add(
+            TaskRun(
+                id=run_id,
+                organization_id=world.board.organization_id,
+                board_id=world.board.id,
+                task_id=task.id,
+                agent_id=world.worker.id,
+                gateway_id=world.gateway.id,
+                mode="run",
+                timeout_seconds=600,
+                status="running",
+                dispatch_key=uuid.uuid4().hex,
+                parent_session_key=world.worker.openclaw_session_id,
+                child_session_key=child_session_key(world.worker.openclaw_session_id, run_id),
+                gateway_run_id=gateway_run_id,
+                started_at=utcnow(),
+                deadline_at=utcnow() + timedelta(seconds=600),
+                log_count=0,
+            )
+        )
+    inserted = utcnow()
+    # The gateway's own view first: it knows nothing of this run.
+    assert (await runs_client.agent_wait(gateway_run_id, timeout=0.2)).status == "timeout"
+    assert await runs_client.ledger_tasks(child_session_key("agent:main:main", run_id)) == []
+
+    run = await wait_run(runs_runtime, run_id, TERMINAL, timeout=120)
+    assert run.status == "lost", (run.status, run.error)
+    assert run.error_code == "run_lost"
+    assert run.error is not None
+    assert "cannot account for this run" in run.error
+    assert run.ended_at is not None
+    assert run.lease_owner is None
+    assert (run.ended_at - inserted).total_seconds() >= FAST.unknown_grace_seconds
+    async with runs_runtime.database.sessions() as session:
+        types = list(
+            (
+                await session.execute(
+                    select(ActivityEvent.event_type).where(ActivityEvent.task_id == task.id)
+                )
+            ).scalars()
+        )
+        comment = (
+            await session.execute(select(TaskComment).where(TaskComment.task_id == task.id))
+        ).scalar_one()
+    assert types == ["task.run.lost"], types
+    assert "was lost" in comment.message
+    # Never dispatched: the gateway answered no `agent` call and made no session for it.
+    log_text = runs_gateway.output_path.read_text(errors="replace")
+    dispatched = re.findall(r"res \S+ agent \d+ms runId=(\S+)", log_text)
+    assert gateway_run_id not in dispatched
+    assert run.child_session_key is not None
+    listing = await runs_client.sessions_list(agent_id="main", limit=500)
+    assert run.child_session_key not in [row.get("key") for row in listing.get("sessions", [])]

@@ -28,6 +28,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from mission_control.cli import KEEP_ALIVE_SECONDS
+
 HOST = "127.0.0.1"
 _ADDRESS_IN_USE = "address already in use"
 
@@ -132,6 +134,8 @@ class McServerProcess:
             "--port",
             str(self.port),
             "--no-access-log",
+            "--timeout-keep-alive",
+            str(KEEP_ALIVE_SECONDS),
             "--log-level",
             "warning",
         ]
@@ -230,6 +234,7 @@ class InProcessMcServer:
             log_config=None,
             access_log=False,
             lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         server = uvicorn.Server(config)
         # Not in the main thread, so uvicorn installs no signal handlers of its own.

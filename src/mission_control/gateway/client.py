@@ -501,9 +501,27 @@ class GatewayClient:
     ) -> ChildSession:
         """A child session under `parent_session_key` with the exact `key` Mission Control chose.
         The current gateway makes it with `sessions.create` (a replay with the same key and
-        idempotency key answers the same session); a legacy one with `sessions.patch spawnedBy`,
-        which has no model, cwd or runtime: asking for those there is refused."""
+        idempotency key answers the same session); 2026.5.7's `sessions.create` takes no cwd,
+        runtime or idempotency key (the key alone names the session there); a gateway without
+        the method gets `sessions.patch spawnedBy`, which takes no model either. Asking a
+        gateway for what it cannot set is refused."""
+        options = self.profile.child_session_options
         if self.profile.supports("sessions.create"):
+            unsupported = [
+                name
+                for name, param, value in (
+                    ("cwd", "cwd", cwd),
+                    ("runtime", "agentRuntime", agent_runtime),
+                )
+                if value is not None and param not in options
+            ]
+            if unsupported:
+                raise GatewayUnsupportedMethod(
+                    f"gateway {self.profile.server_version} cannot set "
+                    f"{', '.join(unsupported)} on a child session (its sessions.create has no "
+                    "such parameter)",
+                    method="sessions.create",
+                )
             params = _drop_none(
                 {
                     "key": key,
@@ -513,7 +531,7 @@ class GatewayClient:
                     "model": model,
                     "cwd": cwd,
                     "agentRuntime": agent_runtime,
-                    "idempotencyKey": idempotency_key,
+                    "idempotencyKey": idempotency_key if "idempotencyKey" in options else None,
                 }
             )
             payload = await self._object("sessions.create", params)

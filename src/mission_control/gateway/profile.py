@@ -19,6 +19,9 @@ CURRENT_WORKSPACE_FILES = frozenset(
 )
 LEGACY_WORKSPACE_FILES = CURRENT_WORKSPACE_FILES | {"TOOLS.md", "HEARTBEAT.md"}
 HEARTBEAT_OFF: Mapping[str, str] = {"every": "0m"}
+# `sessions.create` params beyond key, agentId, label, model and parentSessionKey. 2026.5.7
+# serves the method too, but its schema refuses these ("unexpected property 'cwd'").
+CURRENT_CHILD_SESSION_OPTIONS = frozenset({"cwd", "agentRuntime", "idempotencyKey"})
 
 
 class HelloError(ValueError):
@@ -48,6 +51,7 @@ class GatewayProfile:
     create_requires_workspace: bool
     heartbeat_off: Mapping[str, str]
     child_session: ChildSessionMethod
+    child_session_options: frozenset[str]
 
     def supports(self, method: str) -> bool:
         return method in self.methods
@@ -95,6 +99,7 @@ def profile_from_hello(hello: Mapping[str, Any]) -> GatewayProfile:
         create_requires_workspace=not current,
         heartbeat_off=HEARTBEAT_OFF,
         child_session="sessions.create" if "sessions.create" in methods else "spawnedBy",
+        child_session_options=CURRENT_CHILD_SESSION_OPTIONS if current else frozenset(),
     )
 
 

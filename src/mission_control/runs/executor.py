@@ -41,6 +41,8 @@ from mission_control.gateways.models import Gateway
 from mission_control.runs import repository, service
 from mission_control.runs.models import ACTIVE_STATUSES, TaskRun, TaskRunLogEntry
 from mission_control.runs.relay import LogItem, Relay, history_items, last_assistant_text
+from mission_control.runs.schemas import RunCreate
+from mission_control.tasks.actors import Caller
 from mission_control.tasks.models import Task
 
 log = get_logger("mission_control.runs")
@@ -101,6 +103,30 @@ def task_message(task: Task, run: TaskRun) -> str:
         lines.append(f"- Due: {task.due_at.isoformat()}")
     lines += ["", "Do the task, then answer with a short summary of what you did."]
     return "\n".join(lines)
+
+
+async def start_run(
+    runtime: Runtime,
+    session: AsyncSession,
+    caller: Caller,
+    board_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: RunCreate,
+    *,
+    request_key: str | None,
+) -> service.Started:
+    """The checks, the gateway's preflight, the queued row, and its dispatch once the caller's
+    transaction commits: what the API and the console both do to start a run."""
+
+    async def check_gateway(agent: Agent, body: RunCreate) -> None:
+        await preflight(runtime, session, agent, body.mode, runtime_id=body.runtime, cwd=body.cwd)
+
+    started = await service.start_run(
+        session, caller, board_id, task_id, data, request_key=request_key, preflight=check_gateway
+    )
+    if started.created:
+        start_after_commit(session, runtime, started.run.id)
+    return started
 
 
 def start_after_commit(session: AsyncSession, runtime: Runtime, run_id: uuid.UUID) -> None:
@@ -697,8 +723,9 @@ async def preflight(
     cwd: str | None,
 ) -> None:
     """What the agent's gateway must serve for this run, checked before the row exists; a
-    gateway that lacks it is a 409 naming its version (the legacy release has no
-    `sessions.create`, so no runtime or cwd there)."""
+    gateway that lacks it is a 409 naming its release (the legacy release has no
+    `sessions.create`: its child sessions are `sessions.patch spawnedBy`, without a runtime or
+    a cwd)."""
     gateway = await session.get(Gateway, agent.gateway_id)
     if gateway is None:
         raise service.refused("agent_unavailable", "The agent's gateway is gone.", 409)
@@ -707,21 +734,38 @@ async def preflight(
     except GatewayError as error:
         raise gateway_failure(error, "Gateway unreachable for the run") from error
     profile = client.profile
+    version = profile.server_version
     missing = [m for m in ("agent", "agent.wait", "chat.history") if not profile.supports(m)]
     creates = profile.supports("sessions.create")
     if not creates and not profile.supports("sessions.patch"):
         missing.append("sessions.create")
-    if not creates:
-        if runtime_id is not None:
-            missing.append("sessions.create (for a runtime)")
-        if cwd is not None:
-            missing.append("sessions.create (for a cwd)")
     if missing:
         raise service.refused(
             "gateway_unsupported",
-            f"Gateway {profile.server_version} cannot run this: it lacks {', '.join(missing)}.",
+            f"Gateway release {version} does not support task runs: it lacks {', '.join(missing)}.",
             409,
-            gateway_version=profile.server_version,
+            gateway_version=version,
             missing=missing,
+            mode=mode,
+        )
+    options = profile.child_session_options if creates else frozenset[str]()
+    asked = (("runtime", "agentRuntime", runtime_id), ("cwd", "cwd", cwd))
+    wanted = [name for name, param, value in asked if value is not None and param not in options]
+    if wanted:
+        if creates:
+            reason = f"its sessions.create takes no {' and no '.join(wanted)}"
+        else:
+            reason = (
+                "it has no sessions.create (its child sessions are made with sessions.patch "
+                "spawnedBy, which sets neither a runtime nor a cwd)"
+            )
+        raise service.refused(
+            "gateway_unsupported",
+            f"Gateway release {version} does not support child sessions with a "
+            f"{' or a '.join(wanted)}: {reason}. Leave {'them' if len(wanted) > 1 else 'it'} "
+            "out, or upgrade the gateway.",
+            409,
+            gateway_version=version,
+            missing=[f"sessions.create (for a {name})" for name in wanted],
             mode=mode,
         )

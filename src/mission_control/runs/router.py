@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mission_control.agents.models import Agent
 from mission_control.core.api import API_PREFIX
 from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
@@ -46,17 +45,10 @@ async def start(
     response: Response,
 ) -> RunRead:
     """202 with the queued run; 200 with the run an earlier request with the key started."""
-
-    async def check_gateway(agent: Agent, body: RunCreate) -> None:
-        await executor.preflight(
-            runtime, session, agent, body.mode, runtime_id=body.runtime, cwd=body.cwd
-        )
-
-    started = await service.start_run(
-        session, caller, board_id, task_id, data, request_key=key, preflight=check_gateway
+    started = await executor.start_run(
+        runtime, session, caller, board_id, task_id, data, request_key=key
     )
     if started.created:
-        executor.start_after_commit(session, runtime, started.run.id)
         response.status_code = status.HTTP_202_ACCEPTED
     else:
         response.status_code = status.HTTP_200_OK

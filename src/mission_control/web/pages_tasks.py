@@ -1,5 +1,6 @@
 """Tasks: create on the board page, move (buttons, drag and drop), assign, edit, and the
-task detail page (thread, dependencies both ways, tags, fields, approvals, activity)."""
+task detail page (thread, dependencies both ways, tags, fields, approvals, runs with their
+log, activity). Starting and cancelling runs: pages_runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from mission_control.activity import service as activity
 from mission_control.activity.repository import ActivityFilters
 from mission_control.approvals import service as approvals
 from mission_control.core.errors import DomainError
+from mission_control.runs import service as runs
+from mission_control.runs.models import ACTIVE_STATUSES
+from mission_control.runs.schemas import RunLogRead
 from mission_control.tasks import catalog
 from mission_control.tasks import service as tasks
 from mission_control.tasks.actors import user_caller
@@ -34,6 +38,7 @@ from mission_control.web.routing import (
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 TASK = "/boards/{board_id}/tasks/{task_id}"
+RUNS_SHOWN = 20
 
 
 def field_value(raw: str, field_type: str) -> Any:
@@ -201,6 +206,7 @@ async def render_task(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     form: Form | None = None,
+    run_form: Form | None = None,
 ) -> Response:
     view = await board_view(tx, board_id)
     caller = user_caller(tx.viewer.context)
@@ -221,6 +227,14 @@ async def render_task(
     dependents, _ = await tasks.list_tasks(
         tx.session, caller, board_id, TaskFilter(), limit=5000, offset=0
     )
+    task_runs, runs_total = await runs.list_runs(
+        tx.session, caller, board_id, task_id, limit=RUNS_SHOWN, offset=0
+    )
+    run_logs: dict[uuid.UUID, list[RunLogRead]] = {}
+    for run in task_runs:
+        run_logs[run.id] = await runs.run_log(
+            tx.session, caller, board_id, task_id, run.id, after_seq=0, limit=runs.LOG_PAGE
+        )
     return render(
         web.request,
         "task.html",
@@ -238,8 +252,16 @@ async def render_task(
         board_names={view.board.id: view.board.name},
         dependents=[item for item in dependents if task.id in item.depends_on_task_ids],
         columns=COLUMNS,
+        runs=task_runs,
+        runs_total=runs_total,
+        run_logs=run_logs,
+        run_usage=await runs.task_usage(tx.session, caller, board_id, task_id),
+        active_run_statuses=ACTIVE_STATUSES,
         errors=errors or {},
         form=form or Form({}),
+        run_form=run_form or Form({}),
+        # One key per rendered start form: a double submit starts one run.
+        run_key=uuid.uuid4().hex,
     )
 
 

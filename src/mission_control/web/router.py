@@ -16,6 +16,7 @@ from mission_control.web import (
     pages_dashboard,
     pages_gateways,
     pages_onboarding,
+    pages_runs,
     pages_tasks,
     pages_teams,
 )
@@ -27,6 +28,7 @@ for page_router in (
     pages_dashboard.router,
     pages_boards.router,
     pages_tasks.router,
+    pages_runs.router,
     pages_approvals.router,
     pages_activity.router,
     pages_teams.router,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,7 +20,14 @@ from playwright.async_api import Browser
 
 from mission_control.core import migrations
 from mission_control.core.db import Database
-from mission_control.demo.model import HeartbeatScript, ScriptedModelServer
+from mission_control.demo.model import (
+    Credentials,
+    HeartbeatScript,
+    Reply,
+    ScriptedModelServer,
+    _last_real_user_index,
+    message_text,
+)
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.connection import GatewayConnection, GatewayTarget
 from mission_control.gateway.dev import DevGateway
@@ -27,6 +35,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import Organization
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
 from tests.gateway.conftest import gateway_install
+from tests.runs.script import RunScript
 from tests.support import factories
 from tests.support.database import create_postgres_database, empty_all_tables
 from tests.support.dev_gateways import running_gateway
@@ -37,6 +46,19 @@ __all__ = ["gateway_install"]
 
 MODEL_ID = "scripted-console"
 RUN_TIMEOUT_SECONDS = 90
+RUN_MESSAGE = "# Task: "  # what a task run's first message holds (runs.executor.task_message)
+
+
+class ConsoleScript(HeartbeatScript):
+    """Heartbeats as HeartbeatScript; a task run's turns as the run tests' script."""
+
+    def decide(self, request: Mapping[str, Any]) -> tuple[Reply, Credentials | None]:
+        raw = request.get("messages")
+        messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+        index = _last_real_user_index(messages)
+        if index >= 0 and RUN_MESSAGE in message_text(messages[index]):
+            return RunScript().decide(request)
+        return super().decide(request)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +73,7 @@ def live_gateway(
 def live_model(live_gateway: DevGateway) -> Iterator[ScriptedModelServer]:
     server = ScriptedModelServer(
         model_id=MODEL_ID,
-        script=HeartbeatScript(max_tool_calls_per_turn=3),
+        script=ConsoleScript(max_tool_calls_per_turn=3),
         avoid_ports=[claimed_ports(live_gateway)],
     )
     server.start()
