@@ -24,7 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from mission_control.agents.models import Agent
+from mission_control.core.db import Database
 from mission_control.demo.model import (
     Credentials,
     HeartbeatScript,
@@ -75,6 +78,7 @@ class Served:
     server: McServerProcess
     world: fleet.FleetWorld
     http: httpx.AsyncClient
+    database_url: str
 
 
 async def _serve(
@@ -87,7 +91,7 @@ async def _serve(
     server.keep_port = True
     await asyncio.to_thread(server.start)
     http = httpx.AsyncClient(base_url=server.base_url, timeout=30.0)
-    return Served(server, world, http)
+    return Served(server, world, http, database_url)
 
 
 async def _close(served: Served) -> None:
@@ -156,17 +160,29 @@ async def _assert_exactly_once(
 
 
 async def _mid_provisioning(served: Served, created: set[uuid.UUID]) -> None:
-    """Waits until the reconciler has started on the fleet but not finished it."""
-    deadline = time.monotonic() + 60.0
-    while time.monotonic() < deadline:
-        items = await fleet.list_agents(served.http, served.world)
-        applied = [a for a in items if not a["provision_pending"]]
-        if applied and len(applied) < len(created):
-            return
-        if len(applied) == len(created):
-            pytest.fail("the whole fleet provisioned before the fault could be injected")
-        await asyncio.sleep(0.2)
-    pytest.fail("provisioning did not start within 60 s")
+    """Waits until the reconciler holds the fleet's apply leases (its batch is running on the
+    gateway) and has not yet applied all of it."""
+    database = Database(served.database_url)
+    try:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
+            async with database.sessions() as session:
+                rows = (
+                    await session.execute(
+                        select(
+                            Agent.provision_lease_owner, Agent.generation, Agent.applied_generation
+                        ).where(Agent.id.in_(created))
+                    )
+                ).all()
+            pending = [row for row in rows if row.generation > row.applied_generation]
+            if any(row.provision_lease_owner for row in pending):
+                return
+            if rows and not pending:
+                pytest.fail("the whole fleet provisioned before the fault could be injected")
+            await asyncio.sleep(0.05)
+        pytest.fail("provisioning did not start within 60 s")
+    finally:
+        await database.dispose()
 
 
 async def _create_fleet(served: Served) -> set[uuid.UUID]:

@@ -39,6 +39,7 @@ from mission_control.provisioning.service import (
     Loaded,
     apply_workspace,
     attach_role_soul,
+    confirm_wake_sent,
     describe_failure,
     heartbeat_entry,
     keep_token,
@@ -50,7 +51,10 @@ from mission_control.provisioning.wakes import UNSENT_WAKE_RETRY_SECONDS, record
 
 log = get_logger("mission_control.provisioning")
 
-LEASE_SECONDS = 90.0
+# An agent's apply lease is short and renewed while its batch runs, so the work of a process
+# that died is taken over within LEASE_SECONDS.
+LEASE_SECONDS = 30.0
+LEASE_RENEW_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 LIVE_WAIT_SECONDS = 20.0
 
@@ -129,16 +133,34 @@ async def apply_batch(
             continue
         runtime.applying.add(item.agent_id)
         claimed.append(item)
+    renewing = asyncio.create_task(_renew(runtime, [i.agent_id for i in claimed], owner))
     try:
         if claimed:
             await _apply_claimed(runtime, gateway_id, claimed, result, on_wake)
     finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
         for item in claimed:
             runtime.applying.discard(item.agent_id)
         async with runtime.database.unit_of_work() as session:
             for item in claimed:
                 await repository.release(session, item.agent_id, owner)
     return result
+
+
+async def _renew(runtime: Runtime, agent_ids: Sequence[uuid.UUID], owner: str) -> None:
+    """Extends this worker's leases every LEASE_RENEW_SECONDS until cancelled."""
+    while agent_ids:
+        await asyncio.sleep(LEASE_RENEW_SECONDS)
+        now = utcnow()
+        try:
+            async with runtime.database.unit_of_work() as session:
+                for agent_id in agent_ids:
+                    await repository.claim(
+                        session, agent_id, owner, now, now + timedelta(seconds=LEASE_SECONDS)
+                    )
+        except Exception:  # a missed renewal shortens the lease; the next one may succeed
+            log.exception("lease_renew_failed", agents=len(agent_ids))
 
 
 def _busy(agent_id: uuid.UUID) -> ApplyOutcome:
@@ -260,6 +282,7 @@ async def _apply_claimed(
                 outcome.error = describe_failure(error)
                 await record_wake_failure(runtime, row, outcome.error)
                 return
+            await confirm_wake_sent(runtime, item.agent_id)
         if run_id is not None and on_wake is not None:
             on_wake(WakeSent(item.agent_id, gateway_id, run_id, client))
 

@@ -48,6 +48,10 @@ from mission_control.users.models import User
 
 log = get_logger("mission_control.provisioning")
 
+# How long a wake recorded as sent may stay unconfirmed by the gateway before the reconciler
+# sends it again (the process sending it may have died in between).
+WAKE_CONFIRM_SECONDS = 20.0
+
 Action = Literal["provision", "update"]
 
 
@@ -393,6 +397,9 @@ async def _apply_agent(
         outcome.woke = False
         outcome.error = describe_failure(error)
         await _record_wake_failure(runtime, loaded, outcome)
+        return outcome
+    if outcome.woke:
+        await confirm_wake_sent(runtime, loaded.agent.id)
     return outcome
 
 
@@ -517,13 +524,24 @@ async def record_success(
         )
         if outcome.woke:
             # A wake for a new generation starts a new count; the reconciler's re-wakes add to it.
+            # Until the gateway has taken the wake (confirm_wake_sent) the deadline is short: a
+            # process that dies before sending it leaves a wake the reconciler sends again soon.
             agent.wake_attempts = 1
             agent.last_wake_sent_at = now
-            agent.checkin_deadline_at = now + timedelta(
-                seconds=runtime.settings.checkin_timeout_seconds
-            )
+            agent.checkin_deadline_at = now + timedelta(seconds=WAKE_CONFIRM_SECONDS)
             _event(
                 session, loaded, agent, "agent.wakeup.sent", f"Wakeup message sent to {agent.name}."
+            )
+
+
+async def confirm_wake_sent(runtime: Runtime, agent_id: uuid.UUID) -> None:
+    """The gateway took the wake: the agent now has the full check-in timeout (unless it has
+    checked in already, which cleared the deadline)."""
+    async with runtime.database.unit_of_work() as session:
+        agent = await session.get(Agent, agent_id)
+        if agent is not None and agent.checkin_deadline_at is not None:
+            agent.checkin_deadline_at = utcnow() + timedelta(
+                seconds=runtime.settings.checkin_timeout_seconds
             )
 
 
