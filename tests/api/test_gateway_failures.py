@@ -53,7 +53,8 @@ async def test_sessions_of_a_down_gateway_are_502_with_what_to_check(
     error = response.json()["error"]
     assert error["code"] == "gateway_unreachable"
     assert error["message"].startswith("Gateway session list failed: cannot connect")
-    assert "Check that the gateway is running" in error["message"]
+    # The gateway's words end as a sentence before the hint (it read "refused Check that...").
+    assert ". Check that the gateway is running" in error["message"], error["message"]
     sent = await client.post(
         f"/api/v1/gateways/sessions/agent:x:main/message?{board}",
         json={"content": "hi"},

@@ -63,6 +63,12 @@ def _code_and_hint(error: GatewayError) -> tuple[str, str]:
     return "gateway_error", ""
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending as a sentence, so a hint after it reads as the next one."""
+    stripped = text.rstrip()
+    return stripped if stripped.endswith((".", "!", "?", ":")) else f"{stripped}."
+
+
 def gateway_failure(
     error: GatewayError,
     doing: str | None = None,
@@ -83,7 +89,7 @@ def gateway_failure(
     code, hint = _code_and_hint(error)
     message = f"{prefix}{error.message}"
     if hint and hint not in message:
-        message = f"{message} {hint}"
+        message = f"{_sentence(message)} {hint}"
     message += suffix
     details = {**extra, "gateway_code": error.code, "retryable": error.retryable}
     if error.retry_after is not None:
