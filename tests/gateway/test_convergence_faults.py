@@ -204,32 +204,22 @@ async def _database_url(kind: str, tmp_path: Path, request: pytest.FixtureReques
     return await create_postgres_database(admin_url, f"mc_faults_{uuid.uuid4().hex[:8]}")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_gateway_killed_mid_provisioning_converges(
-    kind: str,
-    fault_gateway: DevGateway,
-    fault_model: ScriptedModelServer,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> None:
-    served = await _serve(
-        await _database_url(kind, tmp_path, request), tmp_path / "mc", fault_gateway
-    )
-    try:
-        created = await _create_fleet(served)
-        await _mid_provisioning(served, created)
-        await asyncio.to_thread(fleet.kill_gateway, fault_gateway)
+async def _kill_and_restart(victim: str, served: Served, gateway: DevGateway) -> None:
+    """SIGKILL of the gateway or of Mission Control, then a restart on the same port (the
+    gateway keeps its state dir; Mission Control's port keeps the agents' URL valid)."""
+    if victim == "gateway":
+        await asyncio.to_thread(fleet.kill_gateway, gateway)
         await asyncio.sleep(1.0)  # the crash is noticed by Mission Control's connection
-        await asyncio.to_thread(fault_gateway.start)
-        took = await _converged(served, fault_gateway, created, CONVERGE_SECONDS)
-        print(f"gateway SIGKILL ({kind}): {FLEET} agents online {took:.1f} s after the restart")
-        await _assert_exactly_once(fault_gateway, tmp_path / "id.json", created, served)
-    finally:
-        await _close(served)
+        await asyncio.to_thread(gateway.start)
+    else:
+        await asyncio.to_thread(served.server.kill)
+        await asyncio.to_thread(served.server.start)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_mission_control_killed_mid_provisioning_converges(
+@pytest.mark.parametrize("victim", ["gateway", "mission_control"])
+async def test_killed_mid_provisioning_converges(
+    victim: str,
     kind: str,
     fault_gateway: DevGateway,
     fault_model: ScriptedModelServer,
@@ -242,13 +232,9 @@ async def test_mission_control_killed_mid_provisioning_converges(
     try:
         created = await _create_fleet(served)
         await _mid_provisioning(served, created)
-        await asyncio.to_thread(served.server.kill)
-        await asyncio.to_thread(served.server.start)  # same port: agents' URL stays valid
+        await _kill_and_restart(victim, served, fault_gateway)
         took = await _converged(served, fault_gateway, created, CONVERGE_SECONDS)
-        print(
-            f"Mission Control SIGKILL ({kind}): {FLEET} agents online {took:.1f} s after the "
-            "restart"
-        )
+        print(f"{victim} SIGKILL ({kind}): {FLEET} agents online {took:.1f} s after the restart")
         await _assert_exactly_once(fault_gateway, tmp_path / "id.json", created, served)
     finally:
         await _close(served)
