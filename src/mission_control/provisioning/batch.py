@@ -23,7 +23,7 @@ from jinja2 import TemplateError
 from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
-from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.errors import (
     GatewayError,
     GatewayInvalidRequest,
@@ -46,6 +46,7 @@ from mission_control.provisioning.service import (
     load_agent,
     record_failure,
     record_success,
+    registration_plan,
 )
 from mission_control.provisioning.wakes import UNSENT_WAKE_RETRY_SECONDS, record_wake_error
 
@@ -227,6 +228,11 @@ async def _apply_claimed(
         await _fail_all(runtime, work, error, result)
         return
     settings = runtime.settings
+    try:
+        created, known = await _register_new(client, work, known, settings.agent_base_url)
+    except GatewayError as error:
+        await _fail_all(runtime, work, error, result)
+        return
     limit = asyncio.Semaphore(settings.provisioning_concurrency)
 
     async def workspace(item: BatchItem, row: Loaded) -> tuple[ApplyOutcome, AgentPlan] | None:
@@ -248,6 +254,7 @@ async def _apply_claimed(
                 result.outcomes[item.agent_id] = failed
                 await record_failure(runtime, row, item.options, failed)
                 return None
+            outcome.created = outcome.created or item.agent_id in created
             await keep_token(runtime, row, outcome, minted)
             return outcome, plan
 
@@ -261,11 +268,12 @@ async def _apply_claimed(
     except GatewayError as error:
         await _fail_all(runtime, [(item, row) for item, row, _o, _p in ready], error, result)
         return
-    result.config_patched = change.patch is not None
+    patched = change.patch is not None or bool(created)
+    result.config_patched = patched
     if any(item.options.wake for item, *_ in ready):
         await wait_live(client, [plan for *_, plan in ready])
     for item, _row, outcome, _plan in ready:
-        outcome.config_patched = change.patch is not None
+        outcome.config_patched = patched
         outcome.kept_heartbeating = change.kept_heartbeating
         outcome.woke = item.options.wake
         result.outcomes[item.agent_id] = outcome
@@ -287,6 +295,32 @@ async def _apply_claimed(
             on_wake(WakeSent(item.agent_id, gateway_id, run_id, client))
 
     await asyncio.gather(*(wake(*entry) for entry in ready))
+
+
+async def _register_new(
+    client: GatewayClient,
+    work: Sequence[tuple[BatchItem, Loaded]],
+    known: AgentList,
+    base_url: str,
+) -> tuple[set[uuid.UUID], AgentList]:
+    """Agents the gateway does not know yet are created by ONE config.patch holding their
+    entries (id, name, workspace, heartbeat), not by one ``agents.create`` each: every create is
+    a config write and a reload, which made a fleet of 100 take minutes. Returns the agents so
+    created and the listing once the gateway lists them all; their files are written next."""
+    new: list[tuple[uuid.UUID, AgentPlan]] = []
+    for item, row in work:
+        try:
+            plan = registration_plan(client.profile, row, item.options, base_url)
+        except (TemplateError, ValueError):
+            continue  # the workspace step meets the same error and records it on the agent
+        if known.get(plan.gateway_agent_id) is None:
+            new.append((item.agent_id, plan))
+    if not new:
+        return set(), known
+    entries = [heartbeat_entry(plan, with_name=True) for _agent_id, plan in new]
+    await executor.retry_transient(lambda: executor.apply_config(client, entries))
+    listing = await executor.wait_listed(client, [plan.gateway_agent_id for _a, plan in new])
+    return {agent_id for agent_id, _plan in new}, listing
 
 
 async def wait_live(client: GatewayClient, plans: Sequence[AgentPlan]) -> bool:

@@ -71,20 +71,25 @@ async def existing_files(client: GatewayClient, agent_id: str) -> dict[str, bool
     return {f.name: f.missing for f in files}
 
 
-async def _wait_registered(client: GatewayClient, agent_id: str) -> None:
-    """The gateway's runtime config lags a create by a second or two: poll, never sleep blind."""
+async def wait_listed(client: GatewayClient, agent_ids: Sequence[str]) -> AgentList:
+    """Polls ``agents.list`` until it lists every one of ``agent_ids`` (the running config is
+    brought up to date by a reload a moment after a config write); returns that listing."""
     delay, waited = 0.1, 0.0
-    while waited < REGISTRATION_WAIT_SECONDS:
-        if (await client.agents_list()).get(agent_id) is not None:
-            return
+    while True:
+        listing = await client.agents_list()
+        missing = [agent_id for agent_id in agent_ids if listing.get(agent_id) is None]
+        if not missing:
+            return listing
+        if waited >= REGISTRATION_WAIT_SECONDS:
+            raise GatewayNotFound(
+                f"the gateway did not list agent {missing[0]}"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                + f" within {REGISTRATION_WAIT_SECONDS:.0f} s of creating it",
+                method="agents.list",
+            )
         await asyncio.sleep(delay)
         waited += delay
         delay = min(delay * 2, 1.0)
-    raise GatewayNotFound(
-        f"the gateway did not list agent {agent_id} within {REGISTRATION_WAIT_SECONDS:.0f} s "
-        "of creating it",
-        method="agents.list",
-    )
 
 
 async def register_agent(
@@ -115,7 +120,7 @@ async def register_agent(
         except GatewayAlreadyExists:
             created = False
     if created:
-        await _wait_registered(client, plan.gateway_agent_id)
+        await wait_listed(client, [plan.gateway_agent_id])
     if name_in_config and (created or (listed is not None and listed.workspace == plan.workspace)):
         return created
     await client.agents_update(

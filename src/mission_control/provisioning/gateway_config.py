@@ -175,7 +175,12 @@ def _agents_patch(
     changed: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     if shape == "agents.entries":
-        return {"entries": {agent_id: dict(diff) for agent_id, diff in changed.items()}}
+        patch: dict[str, Any] = {
+            "entries": {agent_id: dict(diff) for agent_id, diff in changed.items()}
+        }
+        if _needs_explicit_ownership(config, changed):
+            patch["ownership"] = "explicit"
+        return patch
     # Legacy: arrays are replaced whole by a merge patch, so send the merged list.
     items = _as_dict(config.get("agents")).get("list")
     merged = copy.deepcopy(items) if isinstance(items, list) else []
@@ -190,6 +195,21 @@ def _agents_patch(
             _apply_merge(item, diff)
             merged.append(item)
     return {"list": merged}
+
+
+def _needs_explicit_ownership(
+    config: Mapping[str, Any], changed: Mapping[str, Mapping[str, Any]]
+) -> bool:
+    """The current release refuses a roster of several agents unless ``agents.ownership`` is
+    "explicit" (or one entry carries the old ``default: true`` marker); its own agents.create
+    sets it when a second agent joins, and so does a patch that adds agents."""
+    agents = _as_dict(config.get("agents"))
+    if agents.get("ownership"):
+        return False
+    entries = _as_dict(agents.get("entries"))
+    if any(_as_dict(entry).get("default") is True for entry in entries.values()):
+        return False
+    return len(set(entries) | set(changed)) > 1
 
 
 def _apply_merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:

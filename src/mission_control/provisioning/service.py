@@ -233,6 +233,15 @@ async def _token_for(
     return minted.raw, minted, reason
 
 
+def registration_plan(
+    profile: GatewayProfile, loaded: Loaded, options: ApplyOptions, base_url: str
+) -> AgentPlan:
+    """The agent's id, name, workspace and heartbeat on the gateway (no token needed)."""
+    return plan_agent(
+        loaded.render_inputs(base_url, "-"), capabilities(profile), action=options.action
+    )
+
+
 async def apply_workspace(
     client: GatewayClient,
     loaded: Loaded,
@@ -247,11 +256,7 @@ async def apply_workspace(
     batch of agents can share one config.patch."""
     agent = loaded.agent
     caps = capabilities(client.profile)
-    probe = plan_agent(
-        loaded.render_inputs(base_url, "-"),
-        caps,
-        action=options.action,
-    )
+    probe = registration_plan(client.profile, loaded, options, base_url)
     created = await executor.register_agent(client, probe, known, name_in_config=name_in_config)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
     token, minted, rekeyed = await _token_for(client, caps, agent, options.rotate_token)
