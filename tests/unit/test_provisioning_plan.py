@@ -284,6 +284,7 @@ def test_config_change_replaces_stale_heartbeat_keys_and_keeps_operator_values()
         "tools": {"exec": {"host": "gateway"}},
         "channels": {"defaults": {"heartbeatVisibility": {"showOk": True}}},
         "agents": {
+            "ownership": "explicit",
             "entries": {
                 "mc-a": {
                     "workspace": "/w/workspace-mc-a",
@@ -291,7 +292,7 @@ def test_config_change_replaces_stale_heartbeat_keys_and_keeps_operator_values()
                     "heartbeat": {"every": "1h", "lightContext": True},
                 },
                 "ops": {},
-            }
+            },
         },
     }
     change = plan_config_change(config, "agents.entries", [ENTRY], effective_every={"ops": None})
@@ -306,6 +307,24 @@ def test_config_change_replaces_stale_heartbeat_keys_and_keeps_operator_values()
         },
     }
     assert change.kept_heartbeating == ()
+
+
+def test_agents_joining_a_bare_roster_make_ownership_explicit() -> None:
+    # The current release refuses a roster of several agents without agents.ownership.
+    second = HeartbeatEntry(agent_id="mc-b", workspace="/w/workspace-mc-b", heartbeat={})
+    change = plan_config_change({}, "agents.entries", [ENTRY, second], include_defaults=False)
+    assert change.patch is not None
+    assert change.patch["agents"]["ownership"] == "explicit"
+    assert set(change.patch["agents"]["entries"]) == {"mc-a", "mc-b"}
+    alone = plan_config_change({}, "agents.entries", [ENTRY], include_defaults=False)
+    assert alone.patch is not None and "ownership" not in alone.patch["agents"]
+    joined = plan_config_change(
+        {"agents": {"entries": {"ops": {}}}}, "agents.entries", [ENTRY], include_defaults=False
+    )
+    assert joined.patch is not None and joined.patch["agents"]["ownership"] == "explicit"
+    operator_set = {"agents": {"ownership": "implicit-main", "entries": {"ops": {}}}}
+    kept = plan_config_change(operator_set, "agents.entries", [ENTRY], include_defaults=False)
+    assert kept.patch is not None and "ownership" not in kept.patch["agents"]
 
 
 def test_legacy_list_is_merged_whole() -> None:
