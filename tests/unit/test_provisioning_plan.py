@@ -317,14 +317,17 @@ def test_agents_joining_a_bare_roster_make_ownership_explicit() -> None:
     assert change.patch["agents"]["ownership"] == "explicit"
     assert set(change.patch["agents"]["entries"]) == {"mc-a", "mc-b"}
     alone = plan_config_change({}, "agents.entries", [ENTRY], include_defaults=False)
-    assert alone.patch is not None and "ownership" not in alone.patch["agents"]
+    assert alone.patch is not None
+    assert "ownership" not in alone.patch["agents"]
     joined = plan_config_change(
         {"agents": {"entries": {"ops": {}}}}, "agents.entries", [ENTRY], include_defaults=False
     )
-    assert joined.patch is not None and joined.patch["agents"]["ownership"] == "explicit"
+    assert joined.patch is not None
+    assert joined.patch["agents"]["ownership"] == "explicit"
     operator_set = {"agents": {"ownership": "implicit-main", "entries": {"ops": {}}}}
     kept = plan_config_change(operator_set, "agents.entries", [ENTRY], include_defaults=False)
-    assert kept.patch is not None and "ownership" not in kept.patch["agents"]
+    assert kept.patch is not None
+    assert "ownership" not in kept.patch["agents"]
 
 
 def test_legacy_list_is_merged_whole() -> None:
