@@ -25,6 +25,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.models import BoardMemory
 from mission_control.organizations.models import Organization, OrganizationMember, Role
 from mission_control.provisioning import repository, service
+from mission_control.provisioning.batch import BatchItem, apply_batch
 from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
 from mission_control.provisioning.plan import AgentPlan, plan_agent
@@ -575,3 +576,36 @@ async def test_missed_check_in_is_rewoken_then_given_up(
     assert report.rewoken == [agent_id]
     assert report.gave_up == []
     assert (await _agent(runtime, agent_id)).wake_attempts == 2
+
+
+async def test_a_fresh_agent_is_woken_without_a_session_reset(
+    runtime: Runtime, gateway: DevGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create asks for a session reset, but an agent the batch registers has no session yet:
+    the reset is skipped (each one costs the gateway an archive of an empty transcript). A later
+    update of the same agent that asks for one still resets its session."""
+    gateway_id, board_id = await _world(runtime, gateway)
+    agent_id = await _new_agent(runtime, gateway_id, board_id, "Fresh")
+    resets: list[str] = []
+    real_reset = GatewayClient.sessions_reset
+
+    async def recording_reset(self: GatewayClient, key: str) -> dict[str, object]:
+        resets.append(key)
+        return await real_reset(self, key)
+
+    monkeypatch.setattr(GatewayClient, "sessions_reset", recording_reset)
+    create = service.ApplyOptions(wake=True, reset_session=True)
+    first = await apply_batch(runtime, gateway_id, [BatchItem(agent_id, create)], owner="test")
+    outcome = first.outcomes[agent_id]
+    assert outcome.ok, outcome.error
+    assert outcome.created
+    assert outcome.woke
+    assert resets == []
+
+    update = service.ApplyOptions(action="update", wake=True, reset_session=True)
+    second = await apply_batch(runtime, gateway_id, [BatchItem(agent_id, update)], owner="test")
+    again = second.outcomes[agent_id]
+    assert again.ok, again.error
+    assert not again.created
+    session_key = (await _agent(runtime, agent_id)).openclaw_session_id
+    assert resets == [session_key]

@@ -31,7 +31,6 @@ from mission_control.gateway.errors import (
     GatewayUnsupportedFile,
 )
 from mission_control.provisioning import executor, repository
-from mission_control.provisioning.identities import MAIN_SESSION_LABEL
 from mission_control.provisioning.plan import AgentPlan
 from mission_control.provisioning.service import (
     ApplyOptions,
@@ -47,6 +46,7 @@ from mission_control.provisioning.service import (
     record_failure,
     record_success,
     registration_plan,
+    reset_and_wake,
 )
 from mission_control.provisioning.wakes import UNSENT_WAKE_RETRY_SECONDS, record_wake_error
 
@@ -229,7 +229,7 @@ async def _apply_claimed(
         return
     settings = runtime.settings
     try:
-        created, known = await _register_new(client, work, known, settings.agent_base_url)
+        probes, created, known = await _register_new(client, work, known, settings.agent_base_url)
     except GatewayError as error:
         await _fail_all(runtime, work, error, result)
         return
@@ -247,6 +247,7 @@ async def _apply_claimed(
                         known,
                         governor_enabled=settings.governor_enabled,
                         name_in_config=True,
+                        probe=probes.get(item.agent_id),
                     )
                 )
             except (GatewayError, executor.LeadFilesRefused, ValueError, TemplateError) as error:
@@ -284,7 +285,9 @@ async def _apply_claimed(
     async def wake(item: BatchItem, row: Loaded, outcome: ApplyOutcome, plan: AgentPlan) -> None:
         async with limit:
             try:
-                run_id = await reset_and_wake(client, row, item.options, plan)
+                run_id = await reset_and_wake(
+                    client, row, item.options, plan, fresh=outcome.created
+                )
             except GatewayError as error:
                 outcome.woke = False
                 outcome.error = describe_failure(error)
@@ -302,25 +305,25 @@ async def _register_new(
     work: Sequence[tuple[BatchItem, Loaded]],
     known: AgentList,
     base_url: str,
-) -> tuple[set[uuid.UUID], AgentList]:
+) -> tuple[dict[uuid.UUID, AgentPlan], set[uuid.UUID], AgentList]:
     """Agents the gateway does not know yet are created by ONE config.patch holding their
     entries (id, name, workspace, heartbeat), not by one ``agents.create`` each: every create is
-    a config write and a reload, which made a fleet of 100 take minutes. Returns the agents so
-    created and the listing once the gateway lists them all; their files are written next."""
-    new: list[tuple[uuid.UUID, AgentPlan]] = []
+    a config write and a reload, which made a fleet of 100 take minutes. Returns every agent's
+    registration plan (reused by the workspace step), the agents so created and the listing
+    once the gateway lists them all; their files are written next."""
+    probes: dict[uuid.UUID, AgentPlan] = {}
     for item, row in work:
         try:
-            plan = registration_plan(client.profile, row, item.options, base_url)
+            probes[item.agent_id] = registration_plan(client.profile, row, item.options, base_url)
         except (TemplateError, ValueError):
             continue  # the workspace step meets the same error and records it on the agent
-        if known.get(plan.gateway_agent_id) is None:
-            new.append((item.agent_id, plan))
+    new = {a: plan for a, plan in probes.items() if known.get(plan.gateway_agent_id) is None}
     if not new:
-        return set(), known
-    entries = [heartbeat_entry(plan, with_name=True) for _agent_id, plan in new]
+        return probes, set(), known
+    entries = [heartbeat_entry(plan, with_name=True) for plan in new.values()]
     await executor.retry_transient(lambda: executor.apply_config(client, entries))
-    listing = await executor.wait_listed(client, [plan.gateway_agent_id for _a, plan in new])
-    return {agent_id for agent_id, _plan in new}, listing
+    listing = await executor.wait_listed(client, [plan.gateway_agent_id for plan in new.values()])
+    return probes, set(new), listing
 
 
 async def wait_live(client: GatewayClient, plans: Sequence[AgentPlan]) -> bool:
@@ -351,26 +354,6 @@ async def wait_live(client: GatewayClient, plans: Sequence[AgentPlan]) -> bool:
             return False
         await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
-
-
-async def reset_and_wake(
-    client: GatewayClient, loaded: Loaded, options: ApplyOptions, plan: AgentPlan
-) -> str | None:
-    """Optional session reset, then the wake; returns the wake's run id."""
-    agent = loaded.agent
-    if options.reset_session:
-        await executor.reset_session(client, plan.session_key)
-    if not options.wake:
-        return None
-    verb = "provisioned" if options.action == "provision" else "updated"
-    first_start = plan.files.get("BOOTSTRAP.md") if options.action == "provision" else None
-    return await executor.wake(
-        client,
-        session_key=plan.session_key,
-        label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
-        message=executor.wake_message(agent.name, verb, first_start),
-        idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
-    )
 
 
 async def record_wake_failure(runtime: Runtime, loaded: Loaded, error: str) -> None:

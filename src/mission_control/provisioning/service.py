@@ -251,12 +251,15 @@ async def apply_workspace(
     *,
     governor_enabled: bool,
     name_in_config: bool = False,
+    probe: AgentPlan | None = None,
 ) -> tuple[ApplyOutcome, AgentPlan, MintedToken | None]:
     """Registration, token and workspace files; the config entry is left to the caller so a
-    batch of agents can share one config.patch."""
+    batch of agents can share one config.patch. ``probe`` is the agent's registration plan when
+    the caller has rendered it already."""
     agent = loaded.agent
     caps = capabilities(client.profile)
-    probe = registration_plan(client.profile, loaded, options, base_url)
+    if probe is None:
+        probe = registration_plan(client.profile, loaded, options, base_url)
     created = await executor.register_agent(client, probe, known, name_in_config=name_in_config)
     existing = await executor.existing_files(client, probe.gateway_agent_id)
     token, minted, rekeyed = await _token_for(client, caps, agent, options.rotate_token)
@@ -303,21 +306,29 @@ def heartbeat_entry(plan: AgentPlan, *, with_name: bool = False) -> HeartbeatEnt
 
 
 async def reset_and_wake(
-    client: GatewayClient, loaded: Loaded, options: ApplyOptions, plan: AgentPlan
-) -> None:
+    client: GatewayClient,
+    loaded: Loaded,
+    options: ApplyOptions,
+    plan: AgentPlan,
+    *,
+    fresh: bool = False,
+) -> str | None:
+    """Optional session reset, then the wake; returns the wake's run id. An agent ``fresh`` on
+    the gateway (registered by this apply) has no session yet, so there is nothing to reset."""
     agent = loaded.agent
-    if options.reset_session:
+    if options.reset_session and not fresh:
         await executor.reset_session(client, plan.session_key)
-    if options.wake:
-        verb = "provisioned" if options.action == "provision" else "updated"
-        first_start = plan.files.get("BOOTSTRAP.md") if options.action == "provision" else None
-        await executor.wake(
-            client,
-            session_key=plan.session_key,
-            label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
-            message=executor.wake_message(agent.name, verb, first_start),
-            idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
-        )
+    if not options.wake:
+        return None
+    verb = "provisioned" if options.action == "provision" else "updated"
+    first_start = plan.files.get("BOOTSTRAP.md") if options.action == "provision" else None
+    return await executor.wake(
+        client,
+        session_key=plan.session_key,
+        label=agent.name if agent.board_id else MAIN_SESSION_LABEL,
+        message=executor.wake_message(agent.name, verb, first_start),
+        idempotency_key=f"mc-wake-{agent.id}-{loaded.generation}-{agent.wake_attempts}",
+    )
 
 
 async def _apply_on_gateway(
@@ -397,7 +408,7 @@ async def _apply_agent(
     # agent's first call finds its token valid; a lost wake is retried at the deadline.
     await record_success(runtime, loaded, options, outcome, plan)
     try:
-        await reset_and_wake(client, loaded, options, plan)
+        await reset_and_wake(client, loaded, options, plan, fresh=outcome.created)
     except GatewayError as error:
         outcome.woke = False
         outcome.error = describe_failure(error)
