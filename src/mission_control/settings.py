@@ -95,17 +95,17 @@ class Settings(BaseSettings):
     max_wake_attempts: int = Field(default=3, ge=1, le=20)
     role_soul_directory: str | None = Field(
         default=None,
-        description="Where board workers' role souls come from (SPEC 3.7): an http(s) souls "
+        description="Where board workers' role souls come from: an http(s) souls "
         "directory or a local folder of <handle>/<slug>.md files; unset means no lookup.",
     )
     role_soul_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     coordination_retry_seconds: float = Field(
         default=45.0,
         gt=0,
-        description="How long a coordination message retries transient gateway errors (SPEC 4.9).",
+        description="How long a coordination message retries transient gateway errors.",
     )
     governor_enabled: bool = Field(
-        default=False, description="Run the heartbeat governor (SPEC 10) in this process."
+        default=False, description="Run the heartbeat governor in this process."
     )
     governor_interval_seconds: float = Field(
         default=300.0, ge=30, description="Seconds between heartbeat governor ticks."

@@ -151,8 +151,9 @@ async def test_operator_token_is_not_an_agent_token(
 async def test_check_in_keeps_a_pending_update_or_delete(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    """SPEC 6.2: stored updating/deleting stay while the update is pending or the deletion is
-    requested; once the flow is done, a check-in sets the status again."""
+    """Stored updating/deleting stay while the update is pending or the deletion is requested;
+    once the flow is done, a check-in sets the status again
+    (docs/agents.md#updating-and-deleting-hold)."""
     agent, token = await _setup(database)
     headers = {"X-Agent-Token": token}
 

@@ -1,6 +1,6 @@
-"""The agent lifecycle API (SPEC 6) on both databases, with the board's gateway down: intent is
-recorded and kept, the answer says what happened, names and capacity are enforced, status is
-computed and never written."""
+"""The agent lifecycle API (docs/agents.md) on both databases, with the board's gateway down:
+intent is recorded and kept, the answer says what happened, names and capacity are enforced,
+status is computed and never written."""
 
 from __future__ import annotations
 
@@ -126,7 +126,8 @@ async def test_names_collide_exactly_per_gateway(
     )
     assert elsewhere.status_code == 409
     assert elsewhere.json()["error"]["code"] == "agent_name_taken_on_gateway"
-    # "%" and "_" are plain characters, not wildcards (§11.4).
+    # "%" and "_" are plain characters, not wildcards
+    # (docs/agents.md#agent-names-are-unique-per-gateway).
     assert (await create(client, w, "abc%")).status_code == 201
     assert (await create(client, w, "axc")).status_code == 201
     existing = await create(client, w, "Matrix Worker")
@@ -298,7 +299,8 @@ async def test_update_conversions_are_validated_before_anything_changes(
     to_main = await client.patch(
         f"{API}/{w.worker.id}", json={"is_gateway_main": True}, headers=admin
     )
-    assert to_main.status_code == 409  # the gateway has its main agent already (§11.6)
+    # The gateway has its main agent already (docs/agents.md#one-gateway-main-agent-per-gateway).
+    assert to_main.status_code == 409
     assert to_main.json()["error"]["code"] == "gateway_main_exists"
     to_board = await client.patch(
         f"{API}/{w.main.id}", json={"is_gateway_main": False}, headers=admin
@@ -478,8 +480,9 @@ async def test_member_roles_cannot_manage(client: httpx.AsyncClient, database: D
 async def test_user_credentials_decide_when_an_agent_token_is_also_sent(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    """SPEC 6.1: with user authentication present the caller is that user, so an operator's
-    script that also carries a stale agent header still acts as the operator."""
+    """With user authentication present the caller is that user
+    (docs/agents.md#who-is-the-caller), so an operator's script that also carries a stale agent
+    header still acts as the operator."""
     w = await world(database)
     headers = {**w.as_(Actor.ADMIN), "X-Agent-Token": "mca_stale_not-a-real-token"}
     beat = await client.post(f"{API}/{w.lead.id}/heartbeat", headers=headers)

@@ -1,6 +1,6 @@
-"""The live agents stream (SPEC 6.5) on a real uvicorn server: fed by the event bus after
-commit, scoped by access (admins also see gateway-main agents), resumable with Last-Event-ID,
-and a ``since`` catch-up when it opens."""
+"""The live agents stream (docs/agents.md#the-agents-stream) on a real uvicorn server: fed by
+the event bus after commit, scoped by access (admins also see gateway-main agents), resumable
+with Last-Event-ID, and a ``since`` catch-up when it opens."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def test_agent_changes_reach_those_who_may_see_them(
         await _check_in(client, w.as_(Actor.GATEWAY_MAIN), "online")
         main = await admin.next()
         assert main["data"]["agent"]["id"] == str(w.main.id)
-        assert main["data"]["agent"]["is_gateway_main"] is True  # §11.24: main agents stream
+        assert main["data"]["agent"]["is_gateway_main"] is True  # main agents stream too
         assert await reader.nothing_within(1.0)
         assert await outsider.nothing_within(0.5)
         assert await foreigner.nothing_within(0.5)
@@ -88,7 +88,8 @@ async def test_since_sends_recent_agents_once_then_live_events(
         assert second["id"] is not None
         await _check_in(client, w.as_(Actor.BOARD_LEAD), "online")
         live_event = await reader.next()
-        # The next frame is the live change, not the snapshot again (no polling, §11.24).
+        # The next frame is the live change, not the snapshot again (no polling,
+        # docs/agents.md#the-agents-stream).
         assert live_event["data"]["change"] == "updated"
         assert live_event["data"]["agent"]["id"] == str(w.lead.id)
         assert live_event["id"] > second["id"]
@@ -100,8 +101,8 @@ async def test_since_sends_recent_agents_once_then_live_events(
 async def test_since_out_of_range_or_invalid_means_now(
     client: httpx.AsyncClient, database: Database, live: str, since: str
 ) -> None:
-    """SPEC 6.5: an invalid ``since`` (here also one beyond datetime's range in UTC) starts
-    the stream from now: no snapshot, just the live changes."""
+    """An invalid ``since`` (here also one beyond datetime's range in UTC) starts the stream
+    from now: no snapshot, just the live changes (docs/agents.md#catching-up-with-since)."""
     async with database.unit_of_work() as session:
         w = await build_world(session)
     async with stream(live, PATH, w.as_(Actor.MEMBER_READ), since=since) as reader:

@@ -160,7 +160,8 @@ async def test_create_update_convert_delete(
     body = (await client.get(f"{API}/{agent_id}", headers=admin)).json()
     assert body["provision_pending"] is False, body["last_provision_error"]
     assert body["next_step"] is None
-    assert body["status"] == "provisioning"  # provisioned, not yet checked in (§11.23)
+    # Provisioned, not yet checked in (docs/agents.md#provisioned-is-not-online).
+    assert body["status"] == "provisioning"
     assert body["openclaw_session_id"] == f"agent:{gid}:main"
     assert (await gw.agents_list()).get(gid) is not None
     assert await _types(runtime.database, agent_id) == [

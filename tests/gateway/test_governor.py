@@ -200,7 +200,8 @@ async def test_idle_board_walks_the_ladder_and_chat_brings_it_back(
         assert report.changed == []
         assert report.unchanged == [world.gateway_id]
 
-    # Update, template sync: the governed cadence survives (SPEC 11.17), and nothing is patched.
+    # Update, template sync: the governed cadence survives, and nothing is patched
+    # (docs/governor.md#provisioning-keeps-the-governed-cadence).
     before = config_patch_count(gateway)
     updated = await service.apply_agent(
         runtime, world.worker_id, service.ApplyOptions(action="update", wake=False)

@@ -409,7 +409,8 @@ async def test_template_sync_token_recovery_rotation_and_mismatch(
 async def test_template_sync_config_failure_keeps_the_written_tokens(
     runtime: Runtime, gateway: DevGateway
 ) -> None:
-    """SPEC §11.8: a token is rotated together with its workspace write. When the one
+    """A token is rotated together with its workspace write
+    (docs/provisioning.md#a-new-token-is-stored-with-its-workspace). When the one
     config.patch then fails (here: a heartbeat setting the real gateway rejects), every
     agent's new token is stored all the same, so none is locked out."""
     gateway_id, board_id = await _world(runtime, gateway)

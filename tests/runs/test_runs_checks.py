@@ -1,6 +1,6 @@
-"""The checks before a run is created (SPEC 9.2 in Mission Control's terms), in order, each a
-4xx with its own code; and who may start runs. No gateway is reached: every request here is
-refused before the gateway preflight."""
+"""The checks before a run is created (docs/runs.md#checks-in-order-before-anything-is-created),
+in order, each a 4xx with its own code; and who may start runs. No gateway is reached: every
+request here is refused before the gateway preflight."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The eight actors of the authorization matrix, created in one organisation around one board.
 
 Every issue-5 matrix test builds this world once per test and asks, for each actor, whether a
-route answers with success or with the status SPEC names. Rows are written through the ORM.
+route answers with success or with the status its docs/ page names (e.g.
+docs/agents.md#errors). Rows are written through the ORM.
 """
 
 from __future__ import annotations

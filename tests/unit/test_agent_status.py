@@ -1,5 +1,6 @@
-"""Computed status (SPEC 6.2): the offline threshold follows each agent's own cadence (§11.38)
-and the governor's, and computing never changes the row (§11.22)."""
+"""Computed status (docs/agents.md#computed-status): the offline threshold follows each agent's
+own cadence and the governor's (docs/agents.md#offline-threshold), and computing never changes
+the row (docs/agents.md#computing-never-writes)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Role soul lookup (SPEC 3.7): selection rules, sitemap parsing, real HTTP and folder sources,
-and the best-effort contract (an unreachable directory means no soul, quickly, never an error)."""
+"""Role soul lookup (docs/provisioning.md#role-souls): selection rules, sitemap parsing, real
+HTTP and folder sources, and the best-effort contract (an unreachable directory means no soul,
+quickly, never an error)."""
 
 from __future__ import annotations
 

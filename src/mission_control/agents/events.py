@@ -2,9 +2,10 @@
 reconciler, check-in) becomes one ``agent.created|updated|deleted`` event on the event bus.
 
 Hooked into the ORM so no flow can forget to announce a change. Changes are noted at each
-flush and emitted once, at commit, with the row as the API shows it (SPEC 6.5: the data is
-``{"agent": AgentRead}``). Bulk UPDATE statements bypass the ORM and are not announced (the
-throttled ``last_seen_at`` touch on each agent request is one of them, on purpose).
+flush and emitted once, at commit, with the row as the API shows it (the data is
+``{"agent": AgentRead}``, docs/agents.md#live-updates). Bulk UPDATE statements bypass the ORM
+and are not announced (the throttled ``last_seen_at`` touch on each agent request is one of
+them, on purpose).
 """
 
 from __future__ import annotations

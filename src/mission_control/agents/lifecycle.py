@@ -1,9 +1,10 @@
-"""The agent lifecycle API's rules (SPEC 6): list, read, create, update, check in, delete.
+"""The agent lifecycle API's rules (docs/agents.md): list, read, create, update, check in, delete.
 
 Flows that touch a gateway record their intent in the request's transaction, commit it, then
-apply through the provisioning engine (SPEC 6.10), which reports the outcome in its own
-transactions: a gateway failure leaves the intent queued for the reconciler, never a lost agent,
-and the answer says what to check. Each flow sends at most one wake (the engine's).
+apply through the provisioning engine (docs/agents.md#applying-intent-first-then-the-gateway),
+which reports the outcome in its own transactions: a gateway failure leaves the intent queued
+for the reconciler, never a lost agent, and the answer says what to check. Each flow sends at
+most one wake (the engine's).
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ def read(agent: Agent) -> AgentRead:
     return agent_read(agent, _now())
 
 
-# -- shared checks (SPEC 6.3) -----------------------------------------------------------------
+# -- shared checks (docs/agents.md#board-and-gateway-checks) ---------------------------------------
 
 
 async def board_gateway(session: AsyncSession, board: Board) -> Gateway:
-    """The gateway a board's agents run on, usable for provisioning (else 422, SPEC 6.3)."""
+    """The gateway a board's agents run on, usable for provisioning (else 422,
+    docs/agents.md#board-and-gateway-checks)."""
     if board.gateway_id is None:
         raise InvalidInput(
             f"Board {board.name} has no gateway; attach one to the board first.",
@@ -120,7 +122,7 @@ def _board_required() -> InvalidInput:
 async def visible_agent(
     session: AsyncSession, context: UserContext, agent_id: uuid.UUID, *, write: bool
 ) -> Agent:
-    """SPEC 6.3 "require agent access": another organisation's agent is not found; a board
+    """docs/agents.md#agent-access: another organisation's agent is not found; a board
     agent needs board read (write) access; a gateway-main agent needs an org admin."""
     agent = await session.get(Agent, agent_id)
     if agent is None:
@@ -163,7 +165,7 @@ async def _check_name_free(
 async def _check_capacity(
     session: AsyncSession, board: Board, except_id: uuid.UUID | None = None
 ) -> None:
-    """``max_agents`` caps the agents besides the lead (§11.39)."""
+    """``max_agents`` caps the agents besides the lead (docs/agents.md#capacity-max_agents)."""
     workers = await repository.count_workers_on_board(session, board.id, except_id=except_id)
     if workers >= board.max_agents:
         raise Conflict(
@@ -230,7 +232,7 @@ async def _flush_unique(session: AsyncSession, name: str) -> None:
         raise
 
 
-# -- applying (SPEC 6.10) ---------------------------------------------------------------------
+# -- applying (docs/agents.md#applying-intent-first-then-the-gateway) ------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +287,7 @@ async def _queue(session: AsyncSession, runtime: Runtime, agent: Agent) -> None:
     await session.refresh(agent)
 
 
-# -- list and read (SPEC 6.4, 6.7) -------------------------------------------------------------
+# -- list and read (docs/agents.md#who-sees-which-agents) ------------------------------------------
 
 
 async def visibility_for(session: AsyncSession, context: UserContext) -> AgentVisibility:
@@ -341,7 +343,7 @@ async def require_own_board(session: AsyncSession, agent: Agent, board_id: uuid.
     return await require_agent_board(session, agent, board_id)
 
 
-# -- create (SPEC 6.6) -------------------------------------------------------------------------
+# -- create (docs/agents.md#create) ----------------------------------------------------------------
 
 
 async def _creation_board(session: AsyncSession, caller: Caller, data: AgentCreate) -> Board:
@@ -407,8 +409,8 @@ async def _new_board_agent(
     identity_template: str | None = None,
     soul_template: str | None = None,
 ) -> Agent:
-    """A worker row with its deterministic session key (no name-derived session, §11.3) and a
-    durable provisioning intent."""
+    """A worker row with its deterministic session key (no name-derived session,
+    docs/provisioning.md#never-random-never-from-the-name) and a durable provisioning intent."""
     agent = Agent(
         id=uuid.uuid4(),
         board_id=board.id,
@@ -448,7 +450,7 @@ async def _new_board_agent(
     return agent
 
 
-# -- update (SPEC 6.8) -------------------------------------------------------------------------
+# -- update (docs/agents.md#update) ----------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -462,7 +464,8 @@ class _Placement:
 async def _placement(
     session: AsyncSession, context: UserContext, agent: Agent, data: AgentUpdate
 ) -> _Placement | None:
-    """Validates a board/kind change before anything is mutated (§11.7); None: no change."""
+    """Validates a board/kind change before anything is mutated
+    (docs/agents.md#update-is-validated-before-anything-changes); None: no change."""
     fields = data.model_fields_set
     make_main = data.is_gateway_main if "is_gateway_main" in fields else None
     moving = "board_id" in fields
@@ -510,7 +513,7 @@ async def _main_placement(
     if existing is not None and existing.id != agent.id:
         raise Conflict(
             f"Gateway {gateway.name} already has a gateway-main agent ({existing.name}); "
-            "delete or convert it first (§11.6).",
+            "delete or convert it first.",
             code="gateway_main_exists",
             details={"agent_id": str(existing.id)},
         )
@@ -628,7 +631,7 @@ async def _check_update_names(
             await _check_name_free(session, gateway, board, name, agent.id)
 
 
-# -- check-ins (SPEC 6.9, 6.11) ----------------------------------------------------------------
+# -- check-ins (docs/agents.md#check-in) -----------------------------------------------------------
 
 
 async def heartbeat_agent(
@@ -653,7 +656,8 @@ async def heartbeat_agent(
 async def heartbeat_or_create(
     session: AsyncSession, runtime: Runtime, caller: Caller, data: AgentHeartbeatCreate
 ) -> AgentRead:
-    """SPEC 6.11: an agent checks itself in; a user checks in (or creates) an agent by name."""
+    """An agent checks itself in; a user checks in (or creates) an agent by name
+    (docs/agents.md#check-in-or-create-by-name)."""
     if isinstance(caller, Agent):
         await check_in(session, caller, data.status)
         return read(caller)
@@ -688,7 +692,7 @@ async def _create_from_heartbeat(
     return read(agent)
 
 
-# -- delete (SPEC 6.12) ------------------------------------------------------------------------
+# -- delete (docs/agents.md#delete) ----------------------------------------------------------------
 
 
 async def delete_agent(

@@ -49,7 +49,8 @@ class Agent(UUIDPrimaryKey, Timestamps, Base):
             postgresql_where=text("board_id IS NULL"),
             sqlite_where=text("board_id IS NULL"),
         ),
-        # Board agent names are unique per gateway, case-insensitively (SPEC 6.6, §11.4).
+        # Board agent names are unique per gateway, case-insensitively
+        # (docs/agents.md#agent-names-are-unique-per-gateway).
         Index(
             "uq_agents_board_agent_name_per_gateway",
             "gateway_id",
@@ -112,7 +113,7 @@ class Agent(UUIDPrimaryKey, Timestamps, Base):
     last_wake_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checkin_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
-    # Heartbeat governor state (SPEC 10).
+    # Heartbeat governor state (docs/governor.md#what-one-tick-does).
     auto_heartbeat_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     auto_heartbeat_step: Mapped[int] = mapped_column(Integer, default=0)
     auto_heartbeat_off: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -60,7 +60,7 @@ async def delete_main_agents(session: AsyncSession, gateway_id: uuid.UUID) -> No
 
 @dataclass(frozen=True, slots=True)
 class AgentVisibility:
-    """Which agents of one organisation a reader sees (SPEC 6.4 step 3)."""
+    """Which agents of one organisation a reader sees (docs/agents.md#who-sees-which-agents)."""
 
     organization_id: uuid.UUID
     # None: every board of the organisation.
@@ -165,7 +165,8 @@ async def name_holder(
     except_id: uuid.UUID | None = None,
 ) -> Agent | None:
     """The board agent on this gateway already called ``name_key`` (an exact key comparison:
-    no pattern matching, so ``%`` and ``_`` in names are plain characters, §11.4)."""
+    no pattern matching, so ``%`` and ``_`` in names are plain characters,
+    docs/agents.md#agent-names-are-unique-per-gateway)."""
     query = select(Agent).where(
         Agent.gateway_id == gateway_id, Agent.board_id.is_not(None), Agent.name_key == name_key
     )
@@ -182,7 +183,8 @@ async def by_name_in_organization(
     *,
     board_id: uuid.UUID | None,
 ) -> Agent | None:
-    """The first agent with exactly this name within one organisation (§11.25)."""
+    """The first agent with exactly this name within one organisation
+    (docs/agents.md#check-in-or-create-by-name)."""
     query = (
         select(Agent)
         .join(Gateway, Agent.gateway_id == Gateway.id)

@@ -1,5 +1,6 @@
-"""HTTP endpoints of the agent lifecycle (SPEC 6.1) under ``/api/v1/agents``: operators list,
-watch, create, update, check in and delete agents; board leads create agents on their board."""
+"""HTTP endpoints of the agent lifecycle under ``/api/v1/agents`` (docs/agents.md#routes):
+operators list, watch, create, update, check in and delete agents; board leads create agents on
+their board."""
 
 from __future__ import annotations
 

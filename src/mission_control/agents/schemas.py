@@ -72,7 +72,7 @@ class AgentCheckIn(BaseModel):
         return value
 
 
-# -- the operator-facing lifecycle API (SPEC 1.6, 6) -----------------------------------------
+# -- the operator-facing lifecycle API (docs/agents.md#request-and-answer-bodies) --------------
 
 NAME_FIELD = Field(min_length=1, max_length=200, description="Display name (unique per gateway).")
 HeartbeatEvery = Field(
@@ -198,7 +198,8 @@ class AgentRead(BaseModel):
     board_id: uuid.UUID | None
     gateway_id: uuid.UUID
     name: str
-    status: str = Field(description="Computed (SPEC 6.2): 'offline' after missed heartbeats.")
+    # docs/agents.md#computed-status
+    status: str = Field(description="Computed: 'offline' after missed heartbeats.")
     is_board_lead: bool
     is_gateway_main: bool
     openclaw_session_id: str | None

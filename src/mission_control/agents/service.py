@@ -17,7 +17,8 @@ from mission_control.core.clock import utcnow
 from mission_control.core.errors import Conflict, Forbidden
 from mission_control.gateways.models import Gateway
 
-# Statuses only Mission Control's own flows may set; a check-in cannot claim them (§11.26).
+# Statuses only Mission Control's own flows may set; a check-in cannot claim them
+# (docs/agents.md#statuses-an-agent-may-report).
 RESERVED_STATUSES = frozenset(
     {AgentStatus.UPDATING, AgentStatus.DELETING, AgentStatus.PROVISIONING}
 )
@@ -62,7 +63,8 @@ async def check_in(
 ) -> AgentIdentity:
     """The agent reports it is alive: online (or the status it names) and seen now. An
     operator may check an agent in on its behalf (``actor_user_id``). A stored ``updating`` or
-    ``deleting`` stays while that update is pending or the deletion requested (SPEC 6.2)."""
+    ``deleting`` stays while that update is pending or the deletion requested
+    (docs/agents.md#updating-and-deleting-hold)."""
     identity = await identify(session, agent)
     now = utcnow()
     if not _lifecycle_status_holds(agent):

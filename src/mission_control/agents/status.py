@@ -1,5 +1,6 @@
-"""Computed agent status (SPEC 6.2): derived from the stored status, the last check-in and the
-agent's own heartbeat cadence. Pure functions: computing a status never writes (§11.22)."""
+"""Computed agent status (docs/agents.md#computed-status): derived from the stored status, the
+last check-in and the agent's own heartbeat cadence. Pure functions: computing a status never
+writes (docs/agents.md#computing-never-writes)."""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def effective_heartbeat_every(
 def offline_after(
     agent: Agent, board: Board | None = None, *, governor_enabled: bool = True
 ) -> timedelta | None:
-    """How long without a check-in before the agent counts as offline (§11.38): two missed
-    beats of its own cadence plus slack, never under ten minutes; None when it does not beat
-    (an agent whose heartbeat is switched off is idle, not dead)."""
+    """How long without a check-in before the agent counts as offline
+    (docs/agents.md#offline-threshold): two missed beats of its own cadence plus slack, never
+    under ten minutes; None when it does not beat (an agent whose heartbeat is switched off is
+    idle, not dead)."""
     every = effective_heartbeat_every(agent, board, governor_enabled=governor_enabled)
     if every is None:
         return None
@@ -53,7 +55,7 @@ def offline_after(
 
 
 def computed_status(agent: Agent, now: datetime, *, governor_enabled: bool = True) -> str:
-    """SPEC 6.2 with the per-agent threshold; the agent row is only read."""
+    """docs/agents.md#computed-status with the per-agent threshold; the row is only read."""
     stored = agent.status or AgentStatus.PROVISIONING
     if stored in (AgentStatus.DELETING, AgentStatus.UPDATING):
         return stored

@@ -1,6 +1,6 @@
-"""The live agents stream (SPEC 6.5) on the event bus: scoped by board access (admins also see
-gateway-main agents, §11.24), resumable with Last-Event-ID, with an optional ``since`` catch-up
-read once when the stream opens. No per-client polling of the database."""
+"""The live agents stream (docs/agents.md#the-agents-stream) on the event bus: scoped by board
+access (admins also see gateway-main agents), resumable with Last-Event-ID, with an optional
+``since`` catch-up read once when the stream opens. No per-client polling of the database."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ class AgentStreamScope:
 
 
 def parse_since(raw: str | None) -> datetime | None:
-    """SPEC 6.5 step 1: ISO-8601, ``Z`` accepted, naive means UTC; empty or invalid: None
-    (the stream then starts from now)."""
+    """ISO-8601, ``Z`` accepted, naive means UTC; empty or invalid: None (the stream then
+    starts from now; docs/agents.md#catching-up-with-since)."""
     if raw is None or not raw.strip():
         return None
     text = raw.strip()

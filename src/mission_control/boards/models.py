@@ -73,7 +73,7 @@ class Board(UUIDPrimaryKey, Timestamps, Base):
     only_lead_can_change_status: Mapped[bool] = mapped_column(Boolean, default=False)
     max_agents: Mapped[int] = mapped_column(Integer, default=1)
 
-    # Heartbeat governor policy (SPEC 10).
+    # Heartbeat governor policy (docs/governor.md#policy-api).
     governor_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     governor_active_every: Mapped[str] = mapped_column(String(20), default="5m")
     governor_ladder: Mapped[list[str]] = mapped_column(

@@ -46,7 +46,7 @@ ActivityTrigger = Literal["chat", "chat_or_tasks"]
 
 
 class HeartbeatPolicy(BaseModel):
-    """How the governor paces this board's agents (SPEC 10)."""
+    """How the governor paces this board's agents (docs/governor.md#policy-api)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -1,1 +1,1 @@
-"""Coordination between agents through their gateways (SPEC 8.0-8.6)."""
+"""Coordination between agents through their gateways (docs/coordination.md)."""

@@ -1,5 +1,6 @@
-"""Coordination's gateway work under the coordination backoff (SPEC 4.9): deliver a message into
-an agent's session, read and write its SOUL.md. One idempotency key per message, reused by every
+"""Coordination's gateway work under the coordination backoff
+(docs/coordination.md#delivery-and-the-coordination-backoff): deliver a message into an agent's
+session, read and write its SOUL.md. One idempotency key per message, reused by every
 retry, so a message whose first attempt did land runs only once."""
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class CoordinationTimeout(GatewayTimeout):
 
 
 def trace_id(correlation_id: str | None, prefix: str) -> str:
-    """SPEC 2.8: the caller's correlation id, else ``<prefix>:<12 hex>``; for logs only."""
+    """The caller's correlation id, else ``<prefix>:<12 hex>``; for logs only
+    (docs/coordination.md#trace-ids)."""
     if correlation_id and correlation_id.strip():
         return correlation_id.strip()
     return f"{prefix}:{secrets.token_hex(6)}"
@@ -89,7 +91,8 @@ async def send(
     deliver: bool,
     idempotency_key: str,
 ) -> None:
-    """SPEC 8.0 dispatch: each attempt ensures the session, then sends the message."""
+    """Each attempt ensures the session, then sends the message
+    (docs/coordination.md#delivery-and-the-coordination-backoff)."""
 
     async def attempt() -> None:
         client = await _client(runtime, gateway)

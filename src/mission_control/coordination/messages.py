@@ -1,5 +1,6 @@
-"""The texts coordination sends (SPEC 8.4, 8.5): who asks, about which board, the content, and
-how to answer (a non-chat board memory item, never OpenClaw chat)."""
+"""The texts coordination sends (docs/coordination.md#messages-and-the-reply-protocol): who asks,
+about which board, the content, and how to answer (a non-chat board memory item, never OpenClaw
+chat)."""
 
 from __future__ import annotations
 

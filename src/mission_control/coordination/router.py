@@ -1,5 +1,5 @@
-"""Agent-facing coordination endpoints (SPEC 8.1-8.6); the OpenAPI tags name the agent kinds
-that may call each one."""
+"""Agent-facing coordination endpoints (docs/coordination.md#routes); the OpenAPI tags name the
+agent kinds that may call each one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the coordination endpoints (SPEC 8.1-8.6)."""
+"""Request and response models of the coordination endpoints (docs/coordination.md#routes)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Coordination rules (SPEC 8.1-8.6): who may nudge, read or write a SOUL, ask the user, message
-or broadcast to leads; the gateway work runs with no database transaction open, and its outcome
-is recorded as activity afterwards.
+"""Coordination rules (docs/coordination.md#rules-and-refusals): who may nudge, read or write a
+SOUL, ask the user, message or broadcast to leads; the gateway work runs with no database
+transaction open, and its outcome is recorded as activity afterwards.
 
 Messages go straight to the gateway (not through the notification outbox): the calling agent
 gets the delivery outcome in its answer (502 when the gateway did not take the message) and can
-act on it, as SPEC 8 specifies. Retries of transient failures happen inside the request, under
-the coordination backoff, with one idempotency key per message.
+act on it (docs/coordination.md#delivery-and-the-coordination-backoff). Retries of transient
+failures happen inside the request, under the coordination backoff, with one idempotency key
+per message.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def _require_lead(caller: Agent, board: Board, doing: str) -> None:
 
 
 async def _target(session: AsyncSession, board: Board, agent_id: uuid.UUID) -> Agent:
-    """An agent of this board; gateway-main agents are not targets here (§11.31)."""
+    """An agent of this board; gateway-main agents are not targets here
+    (docs/coordination.md#targets-are-agents-of-the-board)."""
     target = await session.get(Agent, agent_id)
     if target is None or target.board_id != board.id:
         raise NotFound("No such agent on this board.")
@@ -136,7 +138,7 @@ async def _fail(
     return gateway_failure(error, doing)
 
 
-# -- 8.1 nudge --------------------------------------------------------------------------------
+# -- nudge (docs/coordination.md#nudge) ------------------------------------------------------------
 
 
 async def nudge(
@@ -187,7 +189,7 @@ async def nudge(
     )
 
 
-# -- 8.2 / 8.3 SOUL ---------------------------------------------------------------------------
+# -- SOUL read and write (docs/coordination.md#soul-write-order) -----------------------------------
 
 
 async def read_soul(
@@ -227,7 +229,8 @@ async def write_soul(
     target_id: uuid.UUID,
     data: SoulWrite,
 ) -> None:
-    """Gateway first, then the database (§11.32): a failed gateway write changes nothing."""
+    """Gateway first, then the database: a failed gateway write changes nothing
+    (docs/coordination.md#soul-write-order)."""
     board = await _board(session, caller, board_id)
     _require_lead(caller, board, "change an agent's SOUL.md")
     target = await _target(session, board, target_id)
@@ -269,7 +272,7 @@ async def write_soul(
     )
 
 
-# -- 8.4 ask the user through the gateway-main agent ------------------------------------------
+# -- ask the user through the gateway-main agent (docs/coordination.md#ask-the-user) ---------------
 
 
 async def ask_user(
@@ -338,7 +341,7 @@ async def ask_user(
     return AskUserResponse(board_id=board.id, main_agent_id=main.id, main_agent_name=main.name)
 
 
-# -- 8.5 / 8.6 gateway main -> leads ----------------------------------------------------------
+# -- gateway main -> leads (docs/coordination.md#lead-message) -------------------------------------
 
 
 async def _require_main(session: AsyncSession, caller: Agent) -> Gateway:
@@ -427,7 +430,8 @@ async def message_lead(
             board=board,
             caller=caller,
         ) from error
-    except DomainError as error:  # the lead could not be provisioned: recorded too (SPEC 8.5)
+    # The lead could not be provisioned: recorded too (docs/coordination.md#lead-message).
+    except DomainError as error:
         activity.record(
             session,
             "gateway.main.lead_message.failed",
@@ -471,7 +475,7 @@ async def broadcast(
     session: AsyncSession, runtime: Runtime, caller: Agent, data: BroadcastRequest
 ) -> BroadcastResponse:
     """One board after the other; a failing board is reported and never stops the rest
-    (§11.33)."""
+    (docs/coordination.md#broadcast)."""
     gateway = await _require_main(session, caller)
     boards = await _boards_for_broadcast(session, gateway, data.board_ids)
     trace = dispatch.trace_id(data.correlation_id, "coord.lead_broadcast")

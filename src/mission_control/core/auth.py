@@ -187,9 +187,10 @@ async def current_caller(
     request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> UserContext | Agent:
     """For routes both operators and agents call. User credentials, when present, decide
-    (SPEC 6.1): a bearer token that is not in the agent format makes the caller a user, even
-    beside an X-Agent-Token. Otherwise an agent token (X-Agent-Token, or a bearer token in the
-    agent format) makes the caller that agent; no credentials at all is a 401."""
+    (docs/agents.md#who-is-the-caller): a bearer token that is not in the agent format makes the
+    caller a user, even beside an X-Agent-Token. Otherwise an agent token (X-Agent-Token, or a
+    bearer token in the agent format) makes the caller that agent; no credentials at all is a
+    401."""
     header = request.headers.get(AGENT_TOKEN_HEADER)
     bearer = _bearer(request)
     agent_bearer = bearer is not None and token_id_of(bearer, AGENT_TOKEN_PREFIX) is not None

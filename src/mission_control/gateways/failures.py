@@ -76,9 +76,9 @@ def gateway_failure(
     then: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> DomainError:
-    """The domain error for ``error``; ``doing`` prefixes the message (e.g. SPEC 8.0's
-    ``Gateway nudge failed``), ``then`` ends it (what happens to the queued work), and
-    ``details`` are added to the error's own."""
+    """The domain error for ``error``; ``doing`` prefixes the message (e.g. ``Gateway nudge
+    failed``, docs/coordination.md#gateway-failures), ``then`` ends it (what happens to the
+    queued work), and ``details`` are added to the error's own."""
     prefix = f"{doing}: " if doing else ""
     suffix = f" {then}" if then else ""
     extra = details or {}

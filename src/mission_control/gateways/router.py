@@ -1,5 +1,6 @@
 """HTTP endpoints for gateways: admin CRUD with a connection check, status, ad-hoc probe,
-template sync, and the gateway sessions API (SPEC 7)."""
+template sync, and the gateway sessions API (docs/gateway.md#gateway-admin-api,
+docs/gateway.md#gateway-sessions-api)."""
 
 from __future__ import annotations
 

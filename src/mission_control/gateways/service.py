@@ -234,7 +234,7 @@ async def delete_gateway(
     return GatewayDeleted(id=gateway.id, main_agent_removed=failure is None, warning=warning)
 
 
-# -- connection check, gateway-main agent and template sync (SPEC 7.3) ------------------------
+# -- connection check, gateway-main agent and template sync (docs/gateway.md#gateway-admin-api)
 
 
 async def _converge(
@@ -340,7 +340,8 @@ async def sync_gateway_templates(
     gateway_id: uuid.UUID,
     options: SyncOptions,
 ) -> SyncReport:
-    """SPEC 7.3 template sync entry point; problems are reported in the result, not raised."""
+    """Template sync entry point; problems are reported in the result, not raised
+    (docs/gateway.md#template-sync-from-the-api)."""
     require_admin(context)
     gateway = await require_gateway(session, context, gateway_id)
     activity.record(

@@ -1,6 +1,7 @@
-"""Gateway sessions for operators (SPEC 7): list, get, history and send a message, scoped to the
-organisation. Addressed by board (the board's agents and its gateway's main agent) or, for org
-admins, by gateway (every agent on it). GETs never write, on the gateway either."""
+"""Gateway sessions for operators (docs/gateway.md#gateway-sessions-api): list, get, history and
+send a message, scoped to the organisation. Addressed by board (the board's agents and its
+gateway's main agent) or, for org admins, by gateway (every agent on it). GETs never write, on
+the gateway either."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ async def resolve(
     admin: bool,
     write: bool = False,
 ) -> SessionScope:
-    """SPEC 7.1 without the ad-hoc ``gateway_url`` (§11.28: that is ``POST /gateways/probe``)."""
+    """Which gateway and sessions a request addresses, never an ad-hoc ``gateway_url`` (that is
+    ``POST /gateways/probe``; docs/gateway.md#session-scope)."""
     if (board_id is None) == (gateway_id is None):
         raise InvalidInput(
             "Pass exactly one of board_id or gateway_id to say which gateway's sessions you mean.",
@@ -164,7 +166,8 @@ async def session_history(
 async def send_message(
     session: AsyncSession, runtime: Runtime, scope: SessionScope, key: str, content: str
 ) -> None:
-    """``chat.send`` with deliver=false (SPEC 7.2); one idempotency key per request."""
+    """``chat.send`` with deliver=false; one idempotency key per request
+    (docs/gateway.md#sending-into-a-session)."""
     if not scope.allows(key):
         raise NotFound("Session not found.")
     try:

@@ -1,5 +1,6 @@
 """Gateway status: connect, then report version, protocol, pairing and scopes, agents and
-sessions. Reading status never writes, on the gateway or in the database (§11.30)."""
+sessions. Reading status never writes, on the gateway or in the database
+(docs/gateway.md#reads-never-write)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ PROBE_LIMITS = TokenBuckets(capacity=5.0, per_second=5.0 / 60.0)
 
 
 def sessions_of(payload: Any) -> list[dict[str, Any]]:
-    """SPEC 7.1 list extraction, keeping only session objects."""
+    """The session objects of a ``sessions.list`` answer
+    (docs/gateway.md#session-lists-and-history)."""
     items = payload.get("sessions") if isinstance(payload, dict) else payload
     if not isinstance(items, list | tuple):
         return []

@@ -1,1 +1,1 @@
-"""The heartbeat governor (SPEC 10): idle agents back off, busy agents wake up."""
+"""The heartbeat governor (docs/governor.md): idle agents back off, busy agents wake up."""

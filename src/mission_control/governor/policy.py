@@ -17,7 +17,7 @@ from mission_control.agents.models import Agent
 from mission_control.boards.models import DEFAULT_GOVERNOR_LADDER, Board
 from mission_control.core.text import duration_seconds
 
-DEFAULT_EVERY = "10m"  # provisioning's default heartbeat (SPEC 4.7)
+DEFAULT_EVERY = "10m"  # provisioning's default heartbeat (docs/provisioning.md#the-heartbeat-block)
 
 Reason = Literal["active", "idle", "released"]
 
@@ -146,7 +146,8 @@ def governs(agent: Agent, board: Board | None) -> bool:
 
 
 def configured_every(agent: Agent) -> str:
-    """The cadence the agent's own heartbeat settings ask for (SPEC 4.7)."""
+    """The cadence the agent's own heartbeat settings ask for
+    (docs/provisioning.md#the-heartbeat-block)."""
     config: Mapping[str, Any] = (
         agent.heartbeat_config if isinstance(agent.heartbeat_config, dict) else {}
     )

@@ -1,4 +1,5 @@
-"""Queries for board and board-group memory, including the paused-boards query (SPEC 5.7)."""
+"""Queries for board and board-group memory, including the paused-boards query
+(docs/provisioning.md#paused-boards)."""
 
 from __future__ import annotations
 

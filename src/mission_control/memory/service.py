@@ -67,7 +67,8 @@ class GroupScope:
 
 
 def chat_command(content: str) -> str | None:
-    """'/pause' or '/resume' when the whole message is exactly that command (SPEC 5.7)."""
+    """'/pause' or '/resume' when the whole message is exactly that command
+    (docs/provisioning.md#paused-boards)."""
     command = content.strip().lower()
     return command if command in COMMANDS else None
 
@@ -152,7 +153,7 @@ async def is_paused(session: AsyncSession, board_id: uuid.UUID) -> bool:
 
 
 async def paused_board_ids(session: AsyncSession, board_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Template sync and the reconciler ask here which boards are paused (SPEC 5.7)."""
+    """Which of these boards are paused (docs/provisioning.md#paused-boards)."""
     return await repository.paused_board_ids(session, list(board_ids))
 
 

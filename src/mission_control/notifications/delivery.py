@@ -225,7 +225,8 @@ class Notifier:
         try:
             async with asyncio.timeout(self.send_timeout):
                 client = await self.pool.client(attempt.target)
-                # The session may not exist yet on the gateway; patching creates it (SPEC 8.0).
+                # The session may not exist yet on the gateway; patching creates it
+                # (docs/streams.md#notifications-to-agents).
                 await client.sessions_patch(attempt.session_key, label=attempt.agent_name)
                 sent = await client.chat_send(
                     attempt.session_key,

@@ -1,4 +1,5 @@
-"""Sends onboarding messages into the gateway-main agent's session (SPEC 8.7), right away.
+"""Sends onboarding messages into the gateway-main agent's session, right away
+(docs/onboarding.md#messages-to-the-agent).
 
 The user is waiting in the console, so a message that cannot be delivered is a 502 that says
 what to check, not a silent retry hours later (the notification outbox's job). Each message

@@ -1,4 +1,4 @@
-"""Onboarding rules (SPEC 8.7, PRODUCT Onboarding): a user starts an interview for a board, the
+"""Onboarding rules (docs/onboarding.md): a user starts an interview for a board, the
 gateway-main agent asks questions and posts a draft through the agent API, the user answers and
 finally confirms, which writes the goal, applies the user profile and provisions the lead.
 
@@ -167,7 +167,7 @@ def _record(
 
 
 async def _board_gateway(session: AsyncSession, board: Board) -> Gateway:
-    """SPEC 8.0 board gateway config."""
+    """The board's gateway, attached and configured (docs/onboarding.md#refusals)."""
     if board.gateway_id is None:
         raise InvalidInput(
             f"Board {board.name} is not attached to a gateway; set its gateway_id first.",

@@ -1,4 +1,5 @@
-"""The variables workspace templates are rendered with (SPEC 3.3): all strings, always complete."""
+"""The variables workspace templates are rendered with: all strings, always complete
+(docs/provisioning.md#template-variables)."""
 
 from __future__ import annotations
 

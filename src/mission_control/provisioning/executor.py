@@ -261,7 +261,8 @@ def retry_wake_message(agent_name: str) -> str:
 
 
 def wake_message(agent_name: str, verb: str, first_start: str | None = None) -> str:
-    """SPEC 5.1: greet, say the workspace was <verb>, then how to start.
+    """Greet, say the workspace was <verb>, then how to start
+    (docs/provisioning.md#the-wake-message).
 
     The gateway removes BOOTSTRAP.md before a customised agent's first turn, so first-start
     instructions travel in the wake message itself.

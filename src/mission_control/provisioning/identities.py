@@ -1,7 +1,8 @@
-"""Deterministic identities on a gateway: agent ids, session keys and workspace paths (SPEC §2).
+"""Deterministic identities on a gateway: agent ids, session keys and workspace paths
+(docs/provisioning.md#identities).
 
 Nothing here is random or derived from a display name: the same agent row always maps to the
-same gateway agent, session and directory (§11.3, §11.21).
+same gateway agent, session and directory (docs/provisioning.md#never-random-never-from-the-name).
 """
 
 from __future__ import annotations

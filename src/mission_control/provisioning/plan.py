@@ -64,7 +64,8 @@ def desired_heartbeat(
     governor_enabled: bool = True,
 ) -> dict[str, Any]:
     """The explicit heartbeat block: defaults, the agent's overrides, then the governor's state
-    (so provisioning never re-enables what the governor switched off, §11.17, and a lead never
+    (so provisioning never re-enables what the governor switched off,
+    docs/governor.md#provisioning-keeps-the-governed-cadence, and a lead never
     beats slower than its board's cap); the agent's own cadence when the governor is disabled
     by setting."""
     block: dict[str, Any] = {**DEFAULT_HEARTBEAT}
@@ -125,8 +126,8 @@ def files_to_write(
     action: str,
     overwrite: bool = False,
 ) -> dict[str, str]:
-    """SPEC 3.5: empty content is never written; on update, agent-editable files are only
-    (re)created when absent or reported missing."""
+    """Empty content is never written; on update, agent-editable files are only (re)created
+    when absent or reported missing (docs/provisioning.md#writing-files)."""
     existing = existing_files or {}
     writes: dict[str, str] = {}
     for name, content in plan.files.items():

@@ -89,7 +89,8 @@ async def board_and_gateway(
 
 
 async def release_tasks(session: AsyncSession, agent_id: uuid.UUID, now: datetime) -> None:
-    """SPEC 6.12: in-progress work goes back to the inbox; everything else is just unassigned."""
+    """In-progress work goes back to the inbox; everything else is just unassigned
+    (docs/agents.md#delete)."""
     await session.execute(
         update(Task)
         .where(and_(Task.assigned_agent_id == agent_id, Task.status == "in_progress"))

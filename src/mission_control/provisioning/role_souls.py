@@ -1,4 +1,5 @@
-"""Role "soul" lookup for board workers (SPEC 3.7): best effort, never a reason to fail.
+"""Role "soul" lookup for board workers (docs/provisioning.md#role-souls): best effort, never a
+reason to fail.
 
 A souls directory lists references ``<handle>/<slug>``; the worker's role picks one (exact slug,
 then prefix, then contains, then a token score) and its markdown goes into the worker's SOUL.md.
@@ -24,8 +25,8 @@ from mission_control.core.text import slugify
 
 log = get_logger("mission_control.role_souls")
 
-# SPEC 3.7 keeps 24,000 characters, but today's gateway truncates every bootstrap file at
-# 20,000 (agents.defaults.bootstrapMaxChars): keep the soul well inside that with our own text.
+# Today's gateway truncates every bootstrap file at 20,000 characters
+# (agents.defaults.bootstrapMaxChars): keep the soul well inside that with our own text.
 MAX_MARKDOWN_CHARS = 16_000
 TRUNCATED_NOTE = "\n\n(Role notes shortened to fit the workspace.)"
 LIST_TTL_SECONDS = 3600.0
@@ -56,7 +57,8 @@ def _shortest(refs: list[SoulRef]) -> SoulRef | None:
 
 
 def select_reference(role: str, refs: list[SoulRef]) -> SoulRef | None:
-    """The directory entry for ``role``: exact, prefix, contains, then token score (SPEC 3.7)."""
+    """The directory entry for ``role``: exact, prefix, contains, then token score
+    (docs/provisioning.md#role-souls)."""
     role_slug = slugify(role.strip())
     if not role_slug:
         return None

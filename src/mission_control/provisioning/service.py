@@ -1,4 +1,5 @@
-"""Lifecycle flows (SPEC 5): request work durably, apply it to the gateway, record the outcome.
+"""Lifecycle flows (docs/provisioning.md#lifecycle): request work durably, apply it to the
+gateway, record the outcome.
 
 Each flow reads what it needs in a short transaction, talks to the gateway with no transaction
 open, then records the outcome in another. Intent is durable (``generation`` ahead of
@@ -203,7 +204,8 @@ async def load_agent(session: AsyncSession, agent_id: uuid.UUID) -> Loaded | Non
 
 
 async def attach_role_soul(directory: RoleSoulDirectory, loaded: Loaded) -> None:
-    """Board workers get their role's soul from the directory (SPEC 3.7); best effort."""
+    """Board workers get their role's soul from the directory; best effort
+    (docs/provisioning.md#role-souls)."""
     if loaded.board is None or loaded.agent.is_board_lead or not directory.enabled:
         return
     role = identity_variables(loaded.agent.identity_profile)["identity_role"]
@@ -344,7 +346,8 @@ async def _apply_on_gateway(
             governor_enabled=settings.governor_enabled,
         )
     )
-    # The workspace holds the new token now: store it before a later step can fail (§11.8).
+    # The workspace holds the new token now: store it before a later step can fail
+    # (docs/provisioning.md#a-new-token-is-stored-with-its-workspace).
     await keep_token(runtime, loaded, outcome, minted)
     change = await executor.retry_transient(
         lambda: executor.apply_config(client, [heartbeat_entry(plan)])
@@ -463,7 +466,8 @@ async def keep_token(
     runtime: Runtime, loaded: Loaded, outcome: ApplyOutcome, minted: MintedToken | None
 ) -> None:
     """Stores the hash of a token that just reached the agent's workspace, on its own, so no
-    later step's failure can leave the workspace and the database disagreeing (§11.8). A token
+    later step's failure can leave the workspace and the database disagreeing
+    (docs/provisioning.md#a-new-token-is-stored-with-its-workspace). A token
     replaced because the workspace's no longer matched is an activity event an operator sees."""
     if minted is None or not outcome.token_delivered:
         return
@@ -581,7 +585,7 @@ def _event(
 
 
 async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
-    """SPEC 5.2 + 6.12: remove the agent from its gateway, release its tasks, delete the row.
+    """Remove the agent from its gateway, release its tasks, delete the row (docs/agents.md#delete).
 
     The deletion request is durable: if the gateway is down the row stays marked and the
     reconciler finishes the job later.
@@ -645,7 +649,7 @@ async def delete_agent(runtime: Runtime, agent_id: uuid.UUID) -> ApplyOutcome:
 
 
 def cleanup_message(agent_name: str, agent_id: uuid.UUID, workspace: str) -> str:
-    """SPEC 6.12 step 9: what the gateway-main agent is asked to do for a deleted agent."""
+    """What the gateway-main agent is asked to do for a deleted agent (docs/agents.md#delete)."""
     return (
         "Cleanup request from Mission Control: an agent on this gateway was deleted.\n\n"
         f"- Agent name: {agent_name}\n"
@@ -696,7 +700,8 @@ async def remove_gateway_agent(
 
 
 async def ensure_gateway_main_agent(runtime: Runtime, gateway_id: uuid.UUID) -> uuid.UUID:
-    """SPEC 5.4: the gateway's concierge row exists and is queued for provisioning."""
+    """The gateway's concierge row exists and is queued for provisioning
+    (docs/provisioning.md#gateway-main-agent)."""
     async with runtime.database.unit_of_work() as session:
         gateway = await session.get(Gateway, gateway_id)
         if gateway is None:
@@ -735,8 +740,8 @@ LEAD_IDENTITY = {
 async def ensure_board_lead(
     runtime: Runtime, board_id: uuid.UUID, *, name: str = "Lead Agent"
 ) -> tuple[uuid.UUID, bool]:
-    """SPEC 5.5: the board's lead exists; a lead that never reached its gateway is queued again
-    (§11.10). Returns (lead id, created)."""
+    """The board's lead exists; a lead that never reached its gateway is queued again
+    (docs/provisioning.md#board-lead). Returns (lead id, created)."""
     async with runtime.database.unit_of_work() as session:
         board = await session.get(Board, board_id)
         if board is None or board.gateway_id is None:

@@ -1,7 +1,7 @@
-"""Template sync (SPEC 5.6): re-render and re-write the workspaces of every agent on a gateway,
-in parallel with a bound, one config.patch for the whole gateway, and a report an operator can
-act on. Agents on paused boards, agents being deleted and agents another flow of this process is
-applying are skipped."""
+"""Template sync (docs/provisioning.md#template-sync): re-render and re-write the workspaces of
+every agent on a gateway, in parallel with a bound, one config.patch for the whole gateway, and
+a report an operator can act on. Agents on paused boards, agents being deleted and agents
+another flow of this process is applying are skipped."""
 
 from __future__ import annotations
 
@@ -238,7 +238,8 @@ async def _sync_agents(
                 failure = service.ApplyOutcome(agent_id=agent.id, ok=False, error=message)
                 await service.record_failure(runtime, loaded, apply_options, failure)
                 return None
-            # The workspace holds the new token now: store it before the config step (§11.8).
+            # The workspace holds the new token now: store it before the config step
+            # (docs/provisioning.md#a-new-token-is-stored-with-its-workspace).
             await service.keep_token(runtime, loaded, outcome, minted)
             if outcome.rekeyed:
                 warning = service.rekey_warning(agent.name)

@@ -1,4 +1,5 @@
-"""Renders an agent's workspace files and heartbeat prompt from our Jinja2 templates (SPEC 3)."""
+"""Renders an agent's workspace files and heartbeat prompt from our Jinja2 templates
+(docs/provisioning.md#workspace-files)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ def size_budget(name: str) -> int:
     return SIZE_BUDGET.get(name, DEFAULT_SIZE_BUDGET)
 
 
-# Files the agent may edit: written when absent, left alone on update (SPEC 3.1). The
-# gateway-main agent's USER.md follows the organisation's owner, so it is rewritten.
+# Files the agent may edit: written when absent, left alone on update
+# (docs/provisioning.md#files-the-agent-may-edit). The gateway-main agent's USER.md follows the
+# organisation's owner, so it is rewritten.
 PRESERVED_ON_UPDATE: Mapping[AgentKind, frozenset[str]] = {
     "board_worker": frozenset({"USER.md", "MEMORY.md"}),
     "board_lead": frozenset({"USER.md", "MEMORY.md"}),
@@ -69,7 +71,8 @@ def file_names(kind: AgentKind, allowed: Collection[str], *, include_bootstrap: 
 
 
 def include_bootstrap(action: str, force: bool, listing: Mapping[str, bool] | None) -> bool:
-    """SPEC 3.4. ``listing`` maps existing file names to their gateway "missing" flag.
+    """docs/provisioning.md#bootstrapmd-on-update. ``listing`` maps existing file names to
+    their gateway "missing" flag.
 
     A lead that ran and deleted its BOOTSTRAP.md does not get it back on routine updates.
     """
@@ -199,7 +202,8 @@ def render_workspace(
     identity_template: str | None = None,
     soul_template: str | None = None,
 ) -> dict[str, str]:
-    """Rendered content per file name, in name order (SPEC 3.2 overrides included)."""
+    """Rendered content per file name, in name order (overrides included,
+    docs/provisioning.md#overrides)."""
     overrides = {"IDENTITY.md": identity_template, "SOUL.md": soul_template}
     tools_inline = "false" if "TOOLS.md" in names else "true"
     full = {**context, "tools_in_agents_md": tools_inline}

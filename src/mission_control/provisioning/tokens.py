@@ -1,7 +1,8 @@
-"""Reads the agent token Mission Control wrote into a workspace file (token recovery, SPEC 5.6).
+"""Reads the agent token Mission Control wrote into a workspace file
+(docs/provisioning.md#token-recovery).
 
 Tolerates the decoration people and agents add around ``KEY=value`` lines: bullets, backticks,
-bold markers, spaces around ``=`` (§11.19).
+bold markers, spaces around ``=``.
 """
 
 from __future__ import annotations

@@ -401,7 +401,8 @@ class _Driver:
             # Recorded before the gateway hears of it, so every later step can name it.
             run = await self.manager.update(self.run_id, child_session_key=key)
         # The relay listens before dispatch, by session key: fast failures are not missed and
-        # a gateway run id that differs from the idempotency key loses nothing (SPEC 11.37).
+        # a gateway run id that differs from the idempotency key loses nothing
+        # (docs/runs.md#the-relay-listens-before-dispatch).
         subscription = client.subscribe_run(session_key=key)
         try:
             try:
@@ -468,7 +469,8 @@ class _Driver:
             await create()
 
     async def _cleanup(self, client: GatewayClient, key: str) -> None:
-        """Setup or dispatch failed: delete what was created (SPEC 9.3), errors ignored."""
+        """Setup or dispatch failed: delete what was created, errors ignored
+        (docs/runs.md#cleanup-when-a-start-fails)."""
         with contextlib.suppress(GatewayError):
             await client.session_delete(key, delete_transcript=True)
 

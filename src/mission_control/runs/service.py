@@ -98,7 +98,7 @@ async def load_policy(session: AsyncSession, board_id: uuid.UUID) -> Policy:
     return Policy.of(await repository.policy_of(session, board_id))
 
 
-# -- the checks, in order (SPEC 9.2 in Mission Control's terms) ---------------------------
+# -- the checks, in order (docs/runs.md#checks-in-order-before-anything-is-created) ---------
 
 
 @dataclass(frozen=True, slots=True)
