@@ -7,6 +7,7 @@ import secrets
 import socket
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from structlog.testing import capture_logs
@@ -14,6 +15,7 @@ from structlog.testing import capture_logs
 from mission_control.app import build_runtime
 from mission_control.core.db import Database
 from mission_control.core.leader import LeaderLock, lock_key
+from mission_control.core.metrics import LeaderMetrics
 from mission_control.governor.service import Governor
 from mission_control.provisioning.reconciler import Reconciler
 from mission_control.settings import Settings
@@ -41,6 +43,30 @@ async def test_one_holder_per_job_and_release_hands_over(database: Database) -> 
         assert not await first.try_acquire()
         await second.release()
         await unrelated.release()
+    finally:
+        await other.dispose()
+
+
+def _leading(registry: CollectorRegistry, job: str) -> float | None:
+    return registry.get_sample_value("mc_leader", {"job": job})
+
+
+async def test_the_leader_gauge_follows_each_campaign_and_release(database: Database) -> None:
+    """``mc_leader{job}`` is how an operator (and the two-process test) sees who leads."""
+    other = Database(database.url)
+    mine, theirs = CollectorRegistry(), CollectorRegistry()
+    try:
+        first = LeaderLock(database, "job-gauge", LeaderMetrics(mine))
+        second = LeaderLock(other, "job-gauge", LeaderMetrics(theirs))
+        assert (_leading(mine, "job-gauge"), _leading(theirs, "job-gauge")) == (0.0, 0.0)
+        assert await first.campaign()
+        assert not await second.campaign()
+        assert (_leading(mine, "job-gauge"), _leading(theirs, "job-gauge")) == (1.0, 0.0)
+        await first.release()
+        assert _leading(mine, "job-gauge") == 0.0
+        assert await second.campaign()
+        assert _leading(theirs, "job-gauge") == 1.0
+        await second.release()
     finally:
         await other.dispose()
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mission_control.core.db import Database
+from mission_control.core.metrics import LeaderMetrics
 
 log = structlog.get_logger(__name__)
 
@@ -34,11 +35,20 @@ def lock_key(name: str) -> int:
 
 
 class LeaderLock:
-    def __init__(self, database: Database, name: str) -> None:
+    """``metrics``, when given, shows this process's standing (``mc_leader{job}``) after every
+    campaign and release, so an operator can see which process leads."""
+
+    def __init__(self, database: Database, name: str, metrics: LeaderMetrics | None = None) -> None:
         self.database = database
         self.name = name
+        self.metrics = metrics
         self._connection: AsyncConnection | None = None
         self._held = False
+        self._show(False)
+
+    def _show(self, leading: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.set_leading(self.name, leading)
 
     @property
     def held(self) -> bool:
@@ -75,11 +85,13 @@ class LeaderLock:
         """``try_acquire`` for a controller loop: a database it cannot reach this round means
         not leading this round (logged), never an exception that would end the loop."""
         try:
-            return await self.try_acquire()
+            leading = await self.try_acquire()
         except Exception as exc:
             message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             log.warning("leader_campaign_failed", job=self.name, error=message)
-            return False
+            leading = False
+        self._show(leading)
+        return leading
 
     async def _still_held(self) -> bool:
         """PostgreSQL: the lock lives as long as its connection; prove the connection alive."""
@@ -105,6 +117,7 @@ class LeaderLock:
         if not self._held:
             return
         self._held = False
+        self._show(False)
         if self._connection is None:
             _local_holders.discard((self.database.url, self.name))
             return

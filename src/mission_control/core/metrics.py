@@ -59,6 +59,22 @@ class GovernorMetrics:
             self.agents.labels(rung).set(count)
 
 
+class LeaderMetrics:
+    """Which background jobs (reconciler, governor) this process leads: 1 while it holds the
+    job's leader lock, 0 while it campaigns; set at each campaign (docs/governor.md#running-it)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.leading = Gauge(
+            "mc_leader",
+            "1 while this process holds the job's leader lock, else 0.",
+            ["job"],
+            registry=registry,
+        )
+
+    def set_leading(self, job: str, leading: bool) -> None:
+        self.leading.labels(job).set(1 if leading else 0)
+
+
 class FleetMetrics:
     """The fleet, set at scrape time: agents by computed status (from the database) and each
     registered gateway's connection from this process (from the gateway pool)."""

@@ -10,7 +10,12 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from mission_control.core.db import Database
-from mission_control.core.metrics import FleetMetrics, GovernorMetrics, HttpMetrics
+from mission_control.core.metrics import (
+    FleetMetrics,
+    GovernorMetrics,
+    HttpMetrics,
+    LeaderMetrics,
+)
 from mission_control.core.security import SecretBox, VerifiedTokenCache
 from mission_control.gateway.connection import GatewayTarget
 from mission_control.gateway.pool import GatewayPool
@@ -40,6 +45,7 @@ class Runtime:
         self.http_metrics = HttpMetrics(self.registry)
         self.governor_metrics = GovernorMetrics(self.registry)
         self.fleet_metrics = FleetMetrics(self.registry)
+        self.leader_metrics = LeaderMetrics(self.registry)
         self.gateway_pool = GatewayPool()
         self.role_souls = RoleSoulDirectory(
             self.settings.role_soul_directory,

@@ -274,7 +274,9 @@ class Governor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Runs until ``stop`` is set: campaigns for leadership, governs while leader."""
-        async with LeaderLock(self.runtime.database, LOCK_NAME) as lock:
+        async with LeaderLock(
+            self.runtime.database, LOCK_NAME, self.runtime.leader_metrics
+        ) as lock:
             while not stop.is_set():
                 if await lock.campaign():
                     try:

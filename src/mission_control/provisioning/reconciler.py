@@ -221,7 +221,9 @@ class Reconciler:
         at once (after ``COALESCE_SECONDS``, so back-to-back requests share one batch)."""
         interval = self.runtime.settings.reconciler_interval_seconds
         kick = self.runtime.reconcile_soon
-        async with LeaderLock(self.runtime.database, "provisioning-reconciler") as lock:
+        async with LeaderLock(
+            self.runtime.database, "provisioning-reconciler", self.runtime.leader_metrics
+        ) as lock:
             try:
                 while not stop.is_set():
                     kick.clear()
