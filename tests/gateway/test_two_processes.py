@@ -104,18 +104,27 @@ async def pair(
         yield served
     finally:
         try:
-            await _remove_agents(served, current_gateway)
+            await _stop_all(served)
         finally:
-            for server in served.servers:
-                await asyncio.to_thread(server.stop)
             await served.database.dispose()
+            await _remove_agents(served, current_gateway, base / "identity.json")
+
+
+async def _stop_all(served: Pair) -> None:
+    """Stops every process by its pid, each even when stopping another failed."""
+    results = await asyncio.gather(
+        *(asyncio.to_thread(server.stop) for server in served.servers), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 # -- who leads -----------------------------------------------------------------------------------
 
 
 async def _leading(server: McServerProcess) -> dict[str, bool]:
-    """The process's own word (``mc_leader{job}``); a job it has not campaigned for is absent."""
+    """The process's own word (``mc_leader{job}``); a controller it does not run is absent."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10.0) as http:
         response = await http.get("/metrics")
     response.raise_for_status()
@@ -420,21 +429,17 @@ async def test_the_other_process_takes_over_when_the_leader_is_killed(pair: Pair
 # -- cleanup -------------------------------------------------------------------------------------
 
 
-async def _remove_agents(served: Pair, gateway: DevGateway) -> None:
-    """Deletes the test's agents through a live process so the session's gateway is left as
-    found; best effort (a failure here must not hide the test's own)."""
-    alive = served.alive()
-    if not served.agent_ids or not alive:
+async def _remove_agents(served: Pair, gateway: DevGateway, identity: Path) -> None:
+    """Takes the test's agents off the session's gateway, once both processes are stopped (so
+    no governor writes their entries back): one config write for all of them, where deleting
+    them one by one would queue 20 writes behind the gateway's write rate limit."""
+    if not served.agent_ids:
         return
-    async with httpx.AsyncClient(base_url=alive[0].base_url, timeout=60.0) as http:
-        for agent_id in served.agent_ids:
-            with contextlib.suppress(httpx.HTTPError):
-                await http.delete(f"/api/v1/agents/{agent_id}", headers=served.world.headers)
-    deadline = time.monotonic() + 120.0
-    while time.monotonic() < deadline:
-        async with served.database.sessions() as session:
-            left = await session.scalar(select(func.count()).where(Agent.id.in_(served.agent_ids)))
-        if not left:
-            return
-        await asyncio.sleep(1.0)
-    print(f"cleanup: {left} agents still on gateway {gateway.url} after 120 s")
+    entries = {f"mc-{agent_id}": None for agent_id in served.agent_ids}
+    async with _gateway_client(gateway, identity) as client:
+        await client.config_patch_fresh(
+            {"agents": {"entries": entries}}, note="two-process test cleanup"
+        )
+        left = set(entries) & {agent.id for agent in (await client.agents_list()).agents}
+    if left:
+        print(f"cleanup: {len(left)} agents still listed on the session's gateway")
