@@ -25,12 +25,12 @@ from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import MintedToken, mint_token, verify_secret
 from mission_control.gateway.client import AgentList, GatewayClient
+from mission_control.gateway.config_plan import HeartbeatEntry
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning import executor, repository
 from mission_control.provisioning.context import RenderInputs, agent_ref, identity_variables
-from mission_control.provisioning.gateway_config import HeartbeatEntry
 from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
     gateway_agent_id,
