@@ -42,7 +42,12 @@ from mission_control.provisioning.plan import (
     files_to_write,
     plan_agent,
 )
-from mission_control.provisioning.role_souls import NO_SOUL, RoleSoul, RoleSoulDirectory
+from mission_control.provisioning.role_souls import (
+    NO_SOUL,
+    RoleSoul,
+    RoleSoulDirectory,
+    role_soul_directory,
+)
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.users.models import User
 
@@ -378,7 +383,7 @@ async def _apply_agent(
         loaded = await load_agent(session, agent_id)
     if loaded is None:
         return ApplyOutcome(agent_id=agent_id, ok=False, error="agent not found")
-    await attach_role_soul(runtime.role_souls, loaded)
+    await attach_role_soul(role_soul_directory(runtime), loaded)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
         outcome, plan = await _apply_on_gateway(runtime, client, loaded, options)
