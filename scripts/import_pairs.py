@@ -10,7 +10,9 @@ import grimp
 
 
 def mutual_pairs(exclude_type_checking: bool) -> list[tuple[str, str]]:
-    graph = grimp.build_graph("mission_control", exclude_type_checking_imports=exclude_type_checking)
+    graph = grimp.build_graph(
+        "mission_control", exclude_type_checking_imports=exclude_type_checking
+    )
     tops = sorted(graph.find_children("mission_control"))
 
     def imports(importer: str, imported: str) -> bool:
