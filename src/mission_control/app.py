@@ -14,6 +14,7 @@ from mission_control import __version__
 from mission_control.activity.router import agent_router as activity_agent_router
 from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.agents.events import register_stream_hooks
 from mission_control.agents.metrics import refresh_fleet_metrics
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
@@ -63,6 +64,7 @@ log = get_logger("mission_control.app")
 
 def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Everything the app needs, validated up front so a bad setting fails at start-up."""
+    register_stream_hooks()
     # Without local auth there is no operator token: it is refused, so it is not required.
     operator_token = settings.operator_token() if settings.local_enabled else ""
     if settings.secret_key is not None:

@@ -24,7 +24,6 @@ from mission_control.access.service import (
     require_board,
 )
 from mission_control.activity import service as activity
-from mission_control.agents import events as _agent_events  # noqa: F401  (stream hooks)
 from mission_control.agents import repository
 from mission_control.agents.models import Agent, AgentStatus, agent_name_key
 from mission_control.agents.repository import AgentVisibility

@@ -16,7 +16,6 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity import service as activity
-from mission_control.agents import events as _agent_events  # noqa: F401  (stream hooks)
 from mission_control.agents.models import Agent, AgentStatus
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
