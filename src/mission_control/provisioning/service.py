@@ -21,7 +21,11 @@ from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
-from mission_control.core.security import MintedToken, mint_token, verify_secret
+from mission_control.core.security import (
+    MintedToken,
+    mint_token_in_thread,
+    verify_secret_in_thread,
+)
 from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
@@ -220,7 +224,7 @@ async def _token_for(
     """The agent's current token read back from its workspace, or a new one; the third value
     says why a stored token was replaced without a rotation being asked for."""
     if rotate or agent.agent_token_hash is None:
-        minted = mint_token()
+        minted = await mint_token_in_thread()
         return minted.raw, minted, None
     name = "TOOLS.md" if "TOOLS.md" in caps.workspace_files else "AGENTS.md"
     try:
@@ -228,9 +232,9 @@ async def _token_for(
         token = read_auth_token(stored.content or "")
     except GatewayNotFound:
         token = None
-    if token and verify_secret(token, agent.agent_token_hash):
+    if token and await verify_secret_in_thread(token, agent.agent_token_hash):
         return token, None, None
-    minted = mint_token()
+    minted = await mint_token_in_thread()
     reason = (
         f"the token in {name} did not match" if token else f"no token could be read from {name}"
     )
