@@ -40,12 +40,12 @@ from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import mint_token
 from mission_control.gateway import GatewayClient, GatewayConnection, GatewayTarget
+from mission_control.gateway.config_plan import plan_config_change
 from mission_control.gateway.dev import DevGateway, start_dev_gateway
 from mission_control.gateway.errors import GatewayAlreadyExists, GatewayTimeout
 from mission_control.gateway.profile import ConfigShape, GatewayProfile
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning import repository, service
-from mission_control.provisioning.gateway_config import plan_config_change
 from mission_control.provisioning.plan import AgentPlan, plan_agent
 from mission_control.provisioning.sync import sync_templates
 from mission_control.settings import Settings

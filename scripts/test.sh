@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up (Python deps, PostgreSQL, Chromium, the OpenClaw gateway) and runs the whole suite:
-# ruff, mypy --strict, then pytest on SQLite and PostgreSQL. Extra arguments go to pytest.
+# ruff, mypy --strict, the import contracts, then pytest on SQLite and PostgreSQL. Extra arguments go to pytest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,5 +17,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check src tests bench
 echo "==> mypy --strict"
 .venv/bin/mypy
+echo "==> import contracts (pyproject.toml [tool.importlinter])"
+PYTHONPATH="$root/src" .venv/bin/lint-imports
 echo "==> pytest"
 .venv/bin/pytest "$@"

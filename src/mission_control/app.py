@@ -14,31 +14,33 @@ from mission_control import __version__
 from mission_control.activity.router import agent_router as activity_agent_router
 from mission_control.activity.router import router as activity_router
 from mission_control.agents.agent_router import router as agent_api_router
+from mission_control.agents.events import register_stream_hooks
 from mission_control.agents.metrics import refresh_fleet_metrics
 from mission_control.agents.router import router as agents_router
 from mission_control.approvals.agent_router import router as approvals_agent_router
 from mission_control.approvals.router import router as approvals_router
+from mission_control.auth import RuntimeDep
 from mission_control.boards.group_router import router as board_groups_router
 from mission_control.boards.router import router as boards_router
 from mission_control.coordination.router import router as coordination_router
 from mission_control.core import migrations
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import RuntimeDep
 from mission_control.core.db import Database
 from mission_control.core.events import running_bus
 from mission_control.core.http_errors import error_body, install_error_handlers
 from mission_control.core.logging import configure_logging, get_logger
 from mission_control.core.middleware import RequestContextMiddleware
+from mission_control.core.oidc import IssuerConfig, OidcVerifier
 from mission_control.core.openapi import install_docs
 from mission_control.core.request_guard import install_request_guard
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
+from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.router import router as gateways_router
 from mission_control.governor.service import running_governor
 from mission_control.memory.router import agent_router as memory_agent_router
 from mission_control.memory.router import router as memory_router
 from mission_control.notifications.delivery import running_notifier
-from mission_control.oidc.verifier import IssuerConfig, OidcVerifier
 from mission_control.onboarding.agent_router import router as onboarding_agent_router
 from mission_control.onboarding.router import router as onboarding_router
 from mission_control.organizations.router import invites_router
@@ -62,6 +64,7 @@ log = get_logger("mission_control.app")
 
 def build_runtime(settings: Settings, database: Database | None = None) -> Runtime:
     """Everything the app needs, validated up front so a bad setting fails at start-up."""
+    register_stream_hooks()
     # Without local auth there is no operator token: it is refused, so it is not required.
     operator_token = settings.operator_token() if settings.local_enabled else ""
     if settings.secret_key is not None:
@@ -165,7 +168,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = runtime
     install_docs(app)
-    install_error_handlers(app)
+    install_error_handlers(app, gateway_failure)
     install_request_guard(app, max_body_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     app.include_router(_ops_router())

@@ -269,7 +269,7 @@ def test_startup_unavailable_is_not_a_rate_limit() -> None:
             "details": {"reason": "startup-sidecars"},
         }
     )
-    assert type(error) is gw.GatewayUnavailable
+    assert type(error) is gw.GatewayNotReady
     assert error.retry_after == 0.5
 
 

@@ -10,6 +10,7 @@ from jinja2 import TemplateError
 
 from mission_control.agents.models import Agent
 from mission_control.agents.schemas import next_step
+from mission_control.gateway.config_plan import HeartbeatEntry, plan_config_change
 from mission_control.gateway.errors import (
     GatewayAuthFailed,
     GatewayConfigConflict,
@@ -20,7 +21,6 @@ from mission_control.gateway.errors import (
 )
 from mission_control.gateway.profile import WritableConfig, schema_children, writable_from_schema
 from mission_control.provisioning.batch import needs_a_change
-from mission_control.provisioning.gateway_config import HeartbeatEntry, plan_config_change
 from mission_control.provisioning.service import pending_options, request_apply
 
 

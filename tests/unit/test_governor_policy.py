@@ -10,6 +10,7 @@ from typing import Any
 from mission_control.agents.models import Agent
 from mission_control.agents.status import computed_status, offline_after
 from mission_control.boards.models import Board
+from mission_control.gateway.config_plan import HeartbeatEntry, plan_config_change
 from mission_control.governor.policy import (
     GovernorState,
     Policy,
@@ -19,7 +20,6 @@ from mission_control.governor.policy import (
     policy_of,
     released,
 )
-from mission_control.provisioning.gateway_config import HeartbeatEntry, plan_config_change
 from mission_control.provisioning.plan import GatewayCapabilities, desired_heartbeat
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

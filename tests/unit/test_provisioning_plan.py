@@ -10,9 +10,9 @@ import pytest
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.core.security import mint_token
+from mission_control.gateway.config_plan import HeartbeatEntry, plan_config_change
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning.context import RenderInputs, render_context, user_variables
-from mission_control.provisioning.gateway_config import HeartbeatEntry, plan_config_change
 from mission_control.provisioning.identities import (
     AgentRef,
     agent_id_of_session,

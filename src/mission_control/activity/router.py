@@ -12,8 +12,8 @@ from mission_control.activity.models import ActivityEvent
 from mission_control.activity.repository import ActivityFilters
 from mission_control.activity.schemas import ActivityRead
 from mission_control.agents.service import identify
+from mission_control.auth import AgentDep, SessionDep, UserDep
 from mission_control.core.api import AGENT_KINDS, API_PREFIX
-from mission_control.core.auth import AgentDep, SessionDep, UserDep
 from mission_control.core.inputs import UtcFilterInstant
 from mission_control.core.pagination import Page, PageDep
 

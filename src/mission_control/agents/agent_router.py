@@ -19,8 +19,8 @@ from mission_control.agents.schemas import (
     OkResponse,
 )
 from mission_control.agents.service import AgentIdentity
+from mission_control.auth import AgentDep, RuntimeDep, SessionDep
 from mission_control.core.api import AGENT_KINDS, AGENT_LEAD, API_PREFIX
-from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/agent")
 

@@ -1,7 +1,8 @@
 """Agent stream events: every committed change to an agent row (any flow: API, provisioning,
 reconciler, check-in) becomes one ``agent.created|updated|deleted`` event on the event bus.
 
-Hooked into the ORM so no flow can forget to announce a change. Changes are noted at each
+Hooked into the ORM (``register_stream_hooks``, called once by the app factory's
+``build_runtime``) so no flow can forget to announce a change. Changes are noted at each
 flush and emitted once, at commit, with the row as the API shows it (the data is
 ``{"agent": AgentRead}``, docs/agents.md#live-updates). Bulk UPDATE statements bypass the ORM
 and are not announced (the throttled ``last_seen_at`` touch on each agent request is one of
@@ -41,7 +42,6 @@ def _snapshot(agent: Agent) -> dict[str, Any]:
     return agent_read(agent, utcnow()).model_dump(mode="json")
 
 
-@event.listens_for(Session, "after_flush")
 def _note_agent_changes(session: Session, _context: object) -> None:
     noted: dict[uuid.UUID, _Noted] | None = None
     for obj in session.new:
@@ -103,11 +103,17 @@ def _emit_agent_changes(session: Session) -> None:
         )
 
 
-# Inserted first so the events exist before core.events writes the pending ones at commit.
-event.listen(Session, "before_commit", _emit_agent_changes, insert=True)
-
-
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_agent_changes(session: Session, previous_transaction: SessionTransaction) -> None:
     if not previous_transaction.nested:
         session.info.pop(_NOTED_KEY, None)
+
+
+def register_stream_hooks() -> None:
+    """Announce agent changes from every ORM session in this process; a second call does
+    nothing."""
+    if event.contains(Session, "after_flush", _note_agent_changes):
+        return
+    event.listen(Session, "after_flush", _note_agent_changes)
+    # Inserted first so the events exist before core.events writes the pending ones at commit.
+    event.listen(Session, "before_commit", _emit_agent_changes, insert=True)
+    event.listen(Session, "after_soft_rollback", _forget_agent_changes)

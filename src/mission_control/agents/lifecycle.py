@@ -25,7 +25,6 @@ from mission_control.access.service import (
     require_board,
 )
 from mission_control.activity import service as activity
-from mission_control.agents import events as _agent_events  # noqa: F401  (stream hooks)
 from mission_control.agents import repository
 from mission_control.agents.models import Agent, AgentStatus, agent_name_key
 from mission_control.agents.repository import AgentVisibility
@@ -63,7 +62,8 @@ from mission_control.provisioning.plan import DEFAULT_HEARTBEAT
 
 log = get_logger("mission_control.agents")
 
-Caller = UserContext | Agent
+# Who may create, heartbeat or delete an agent: an operator in an organisation, or an agent.
+UserOrAgent = UserContext | Agent
 # The longest a request waits on a gateway (issue 11): beyond it the work stays queued.
 GATEWAY_WAIT_SECONDS = 10.0
 _EDITABLE = ("name", "heartbeat_config", "identity_profile", "identity_template", "soul_template")
@@ -346,7 +346,7 @@ async def require_own_board(session: AsyncSession, agent: Agent, board_id: uuid.
 # -- create (docs/agents.md#create) ----------------------------------------------------------------
 
 
-async def _creation_board(session: AsyncSession, caller: Caller, data: AgentCreate) -> Board:
+async def _creation_board(session: AsyncSession, caller: UserOrAgent, data: AgentCreate) -> Board:
     if isinstance(caller, Agent):
         if not caller.is_board_lead:
             raise Forbidden("Only board leads can create agents.", code="lead_required")
@@ -363,14 +363,14 @@ async def _creation_board(session: AsyncSession, caller: Caller, data: AgentCrea
     return await require_board(session, caller, data.board_id, write=True)
 
 
-def _who(caller: Caller) -> tuple[uuid.UUID | None, uuid.UUID | None, str]:
+def _who(caller: UserOrAgent) -> tuple[uuid.UUID | None, uuid.UUID | None, str]:
     if isinstance(caller, Agent):
         return None, caller.id, caller.name
     return caller.user.id, None, caller.user.name or "a user"
 
 
 async def create_agent(
-    session: AsyncSession, runtime: Runtime, caller: Caller, data: AgentCreate
+    session: AsyncSession, runtime: Runtime, caller: UserOrAgent, data: AgentCreate
 ) -> AgentRead:
     board = await _creation_board(session, caller, data)
     gateway = await board_gateway(session, board)
@@ -402,7 +402,7 @@ async def _new_board_agent(
     gateway: Gateway,
     *,
     name: str,
-    caller: Caller,
+    caller: UserOrAgent,
     is_board_lead: bool = False,
     heartbeat_config: dict[str, object] | None = None,
     identity_profile: dict[str, str] | None = None,
@@ -635,7 +635,7 @@ async def _check_update_names(
 
 
 async def heartbeat_agent(
-    session: AsyncSession, caller: Caller, agent_id: uuid.UUID, status: str | None
+    session: AsyncSession, caller: UserOrAgent, agent_id: uuid.UUID, status: str | None
 ) -> AgentRead:
     if isinstance(caller, Agent):
         if caller.id != agent_id:
@@ -654,7 +654,7 @@ async def heartbeat_agent(
 
 
 async def heartbeat_or_create(
-    session: AsyncSession, runtime: Runtime, caller: Caller, data: AgentHeartbeatCreate
+    session: AsyncSession, runtime: Runtime, caller: UserOrAgent, data: AgentHeartbeatCreate
 ) -> AgentRead:
     """An agent checks itself in; a user checks in (or creates) an agent by name
     (docs/agents.md#check-in-or-create-by-name)."""
@@ -696,7 +696,7 @@ async def _create_from_heartbeat(
 
 
 async def delete_agent(
-    session: AsyncSession, runtime: Runtime, caller: Caller, agent_id: uuid.UUID
+    session: AsyncSession, runtime: Runtime, caller: UserOrAgent, agent_id: uuid.UUID
 ) -> None:
     """Idempotent: an agent that is already gone is fine. The deletion is durable: if the
     gateway fails, the row stays marked ``deleting`` and the reconciler finishes it."""

@@ -23,8 +23,8 @@ from mission_control.agents.schemas import (
     OkResponse,
 )
 from mission_control.agents.stream import EVENT_NAME, agent_frames, parse_since, stream_scope
+from mission_control.auth import CallerDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import CallerDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.events import bus_for
 from mission_control.core.pagination import Page, PageDep
 from mission_control.streams import service as streams

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, status
 
 from mission_control.approvals import service
 from mission_control.approvals.schemas import ApprovalCreate, ApprovalRead, ApprovalStatus
+from mission_control.auth import AgentDep, SessionDep
 from mission_control.core.api import AGENT_KINDS, API_PREFIX, BOARD_AGENT_KINDS
-from mission_control.core.auth import AgentDep, SessionDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks.actors import agent_caller
 

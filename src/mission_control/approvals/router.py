@@ -14,8 +14,8 @@ from mission_control.approvals.schemas import (
     ApprovalResolve,
     ApprovalStatus,
 )
+from mission_control.auth import SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks.actors import user_caller
 

@@ -8,10 +8,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from mission_control.auth import SessionDep, UserDep
 from mission_control.boards import groups
 from mission_control.boards.group_schemas import BoardGroupCreate, BoardGroupRead, BoardGroupUpdate
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/board-groups", tags=["board groups"])

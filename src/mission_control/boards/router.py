@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from mission_control.auth import SessionDep, UserDep
 from mission_control.boards import service
 from mission_control.boards.schemas import (
     BoardCreate,
@@ -16,7 +17,6 @@ from mission_control.boards.schemas import (
     HeartbeatPolicyUpdate,
 )
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/boards", tags=["boards"])

@@ -8,6 +8,7 @@ from enum import Enum
 
 from fastapi import APIRouter
 
+from mission_control.auth import AgentDep, RuntimeDep, SessionDep
 from mission_control.coordination import service
 from mission_control.coordination.schemas import (
     AskUserRequest,
@@ -21,7 +22,6 @@ from mission_control.coordination.schemas import (
     SoulWrite,
 )
 from mission_control.core.api import AGENT_LEAD, AGENT_MAIN, API_PREFIX, BOARD_AGENT_KINDS
-from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep
 
 router = APIRouter(prefix=f"{API_PREFIX}/agent")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,13 +92,16 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _gateway_error(request: Request, error: Exception) -> JSONResponse:
+def _gateway_error_handler(
+    gateway_failure: Callable[[GatewayError], DomainError],
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     # Backstop for a gateway failure a service did not translate: a 502/409 that says what to
-    # check, never a 500.
-    from mission_control.gateways.failures import gateway_failure
+    # check, never a 500. The translation is the gateways domain's, handed in at start-up.
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, GatewayError)
+        return await _domain_error(request, gateway_failure(error))
 
-    assert isinstance(error, GatewayError)
-    return await _domain_error(request, gateway_failure(error))
+    return handle
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -148,9 +152,11 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(
+    app: FastAPI, gateway_failure: Callable[[GatewayError], DomainError]
+) -> None:
     app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(GatewayError, _gateway_error_handler(gateway_failure))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from prometheus_client import CollectorRegistry
 
@@ -16,13 +18,33 @@ from mission_control.core.metrics import (
     HttpMetrics,
     LeaderMetrics,
 )
+from mission_control.core.oidc import OidcVerifier
 from mission_control.core.security import SecretBox, VerifiedTokenCache
 from mission_control.gateway.connection import GatewayTarget
 from mission_control.gateway.pool import GatewayPool
-from mission_control.gateways.models import Gateway
-from mission_control.oidc.verifier import OidcVerifier
-from mission_control.provisioning.role_souls import RoleSoulDirectory
 from mission_control.settings import Settings
+
+T = TypeVar("T")
+
+
+class GatewayAddress(Protocol):
+    """What reaching a gateway needs from its row (the gateways domain's ``Gateway``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def token_ciphertext(self) -> str | None: ...
+    @property
+    def allow_insecure_tls(self) -> bool: ...
+
+
+@dataclass(frozen=True, eq=False)
+class RuntimePart(Generic[T]):
+    """A per-process object a domain keeps on the runtime, built from it on first use; the
+    domain declares the part, so core needs no import of the domain."""
+
+    name: str
+    build: Callable[[Runtime], T]
 
 
 @dataclass
@@ -40,6 +62,7 @@ class Runtime:
     oidc: OidcVerifier | None = None
     # Set by a request that committed provisioning work: the reconciler starts a round now.
     reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
+    _parts: dict[RuntimePart[Any], Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.http_metrics = HttpMetrics(self.registry)
@@ -47,17 +70,19 @@ class Runtime:
         self.fleet_metrics = FleetMetrics(self.registry)
         self.leader_metrics = LeaderMetrics(self.registry)
         self.gateway_pool = GatewayPool()
-        self.role_souls = RoleSoulDirectory(
-            self.settings.role_soul_directory,
-            timeout_seconds=self.settings.role_soul_timeout_seconds,
-        )
+
+    def part(self, part: RuntimePart[T]) -> T:
+        """This process's one instance of ``part``."""
+        if part not in self._parts:
+            self._parts[part] = part.build(self)
+        return cast(T, self._parts[part])
 
     @property
     def device_identity_path(self) -> Path:
         """Mission Control's Ed25519 device identity for gateway handshakes (mode 0600)."""
         return self.settings.data_dir / "device-identity.json"
 
-    def gateway_target(self, gateway: Gateway) -> GatewayTarget:
+    def gateway_target(self, gateway: GatewayAddress) -> GatewayTarget:
         """How to reach ``gateway``: its URL, decrypted token and TLS choice."""
         token = self.secrets.decrypt(gateway.token_ciphertext) if gateway.token_ciphertext else ""
         return GatewayTarget(

@@ -63,6 +63,17 @@ def mint_token(prefix: str = AGENT_TOKEN_PREFIX) -> MintedToken:
     return MintedToken(raw=raw, token_id=token_id, hash=hash_secret(raw))
 
 
+async def mint_token_in_thread(prefix: str = AGENT_TOKEN_PREFIX) -> MintedToken:
+    """``mint_token`` for async code: PBKDF2 takes tens of milliseconds of CPU, so it runs in a
+    worker thread and the event loop keeps serving."""
+    return await asyncio.to_thread(mint_token, prefix)
+
+
+async def verify_secret_in_thread(secret: str, stored: str) -> bool:
+    """``verify_secret`` for async code, in a worker thread (see ``mint_token_in_thread``)."""
+    return await asyncio.to_thread(verify_secret, secret, stored)
+
+
 def token_id_of(raw: str, prefix: str = AGENT_TOKEN_PREFIX) -> str | None:
     """The public id inside a token, or None when the text is not one of our tokens."""
     parts = raw.split("_", 2)
@@ -127,8 +138,7 @@ class VerifiedTokenCache:
         known = self._entries.get(stored_hash)
         if known is not None:
             return hmac.compare_digest(known, self._digest(raw))
-        # PBKDF2 takes tens of milliseconds of CPU: keep it off the event loop.
-        if not await asyncio.to_thread(verify_secret, raw, stored_hash):
+        if not await verify_secret_in_thread(raw, stored_hash):
             return False
         if len(self._entries) >= self._max_entries:
             self._entries.pop(next(iter(self._entries)))

@@ -1,12 +1,12 @@
 """OpenClaw gateway client: the only package that knows the gateway's wire protocol."""
 
 from mission_control.gateway.client import (
-    Agent,
     AgentFile,
     AgentList,
     AgentRun,
     AgentRunResult,
     ConfigSnapshot,
+    GatewayAgent,
     GatewayClient,
 )
 from mission_control.gateway.connection import (
@@ -26,11 +26,11 @@ from mission_control.gateway.errors import (
     GatewayInvalidRequest,
     GatewayMissingScope,
     GatewayNotFound,
+    GatewayNotReady,
     GatewayPairingRequired,
     GatewayProtocolMismatch,
     GatewayRateLimited,
     GatewayTimeout,
-    GatewayUnavailable,
     GatewayUnreachable,
     GatewayUnsupportedFile,
     GatewayUnsupportedMethod,
@@ -40,7 +40,6 @@ from mission_control.gateway.pool import GatewayPool
 from mission_control.gateway.profile import GatewayProfile
 
 __all__ = [
-    "Agent",
     "AgentFile",
     "AgentList",
     "AgentRun",
@@ -49,6 +48,7 @@ __all__ = [
     "ConnectionOptions",
     "DeviceIdentity",
     "EventSubscription",
+    "GatewayAgent",
     "GatewayAlreadyExists",
     "GatewayAuthFailed",
     "GatewayClient",
@@ -61,6 +61,7 @@ __all__ = [
     "GatewayInvalidRequest",
     "GatewayMissingScope",
     "GatewayNotFound",
+    "GatewayNotReady",
     "GatewayPairingRequired",
     "GatewayPool",
     "GatewayProfile",
@@ -68,7 +69,6 @@ __all__ = [
     "GatewayRateLimited",
     "GatewayTarget",
     "GatewayTimeout",
-    "GatewayUnavailable",
     "GatewayUnreachable",
     "GatewayUnsupportedFile",
     "GatewayUnsupportedMethod",

@@ -35,7 +35,7 @@ RUN_EVENTS = frozenset({"agent", "chat"})
 
 
 @dataclass(frozen=True)
-class Agent:
+class GatewayAgent:
     id: str
     name: str | None
     workspace: str | None
@@ -47,9 +47,9 @@ class Agent:
 class AgentList:
     default_id: str | None
     main_key: str | None
-    agents: tuple[Agent, ...]
+    agents: tuple[GatewayAgent, ...]
 
-    def get(self, agent_id: str) -> Agent | None:
+    def get(self, agent_id: str) -> GatewayAgent | None:
         return next((agent for agent in self.agents if agent.id == agent_id), None)
 
 
@@ -662,8 +662,8 @@ def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
     return AgentRunResult(run_id, status, summary, payload, error)
 
 
-def _agent(item: JsonObject) -> Agent:
-    return Agent(
+def _agent(item: JsonObject) -> GatewayAgent:
+    return GatewayAgent(
         id=str(item.get("id", "")),
         name=_opt_str(item.get("name")),
         workspace=_opt_str(item.get("workspace")),

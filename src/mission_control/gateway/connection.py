@@ -24,10 +24,10 @@ from mission_control.gateway.errors import (
     GatewayConnectionLost,
     GatewayError,
     GatewayInvalidRequest,
+    GatewayNotReady,
     GatewayPairingRequired,
     GatewayProtocolMismatch,
     GatewayTimeout,
-    GatewayUnavailable,
     GatewayUnreachable,
     classify_error,
 )
@@ -316,7 +316,7 @@ class GatewayConnection:
         while True:
             try:
                 return await self._open()
-            except GatewayUnavailable as exc:
+            except GatewayNotReady as exc:
                 wait = exc.retry_after if exc.retry_after is not None else 0.5
                 if loop.time() + wait > deadline:
                     raise

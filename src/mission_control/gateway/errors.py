@@ -149,7 +149,7 @@ class GatewayRateLimited(GatewayError):
     default_retryable = True
 
 
-class GatewayUnavailable(GatewayError):
+class GatewayNotReady(GatewayError):
     """The gateway is temporarily unable to serve (starting, reloading, overloaded)."""
 
     default_code = "UNAVAILABLE"
@@ -255,7 +255,7 @@ def _classify_structured(
     if code == "UNAVAILABLE":
         if retry_after is not None and _text(details.get("reason")) != "startup-sidecars":
             return GatewayRateLimited, message
-        return GatewayUnavailable, message
+        return GatewayNotReady, message
     return None
 
 

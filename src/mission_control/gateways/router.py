@@ -9,8 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from mission_control.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.gateways import service, sessions
 from mission_control.gateways import status as gateway_status

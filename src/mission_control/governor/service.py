@@ -22,6 +22,7 @@ from mission_control.core.clock import utcnow
 from mission_control.core.leader import LeaderLock
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
+from mission_control.gateway.config_plan import HeartbeatEntry
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateways.models import Gateway
 from mission_control.governor import repository
@@ -42,7 +43,6 @@ from mission_control.governor.policy import (
 from mission_control.memory.repository import paused_board_ids
 from mission_control.provisioning import executor
 from mission_control.provisioning.context import agent_ref
-from mission_control.provisioning.gateway_config import HeartbeatEntry
 from mission_control.provisioning.identities import gateway_agent_id, workspace_path
 
 log = get_logger("mission_control.governor")

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from mission_control.auth import AgentDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import AGENT_KINDS, API_PREFIX
-from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.memory import service
 from mission_control.memory.models import BoardGroupMemory, BoardMemory

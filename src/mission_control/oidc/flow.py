@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import httpx
 
 from mission_control.core.errors import Unauthorized
-from mission_control.oidc.verifier import IssuerUnavailable, OidcVerifier
+from mission_control.core.oidc import IssuerUnavailable, OidcVerifier
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from enum import Enum
 
 from fastapi import APIRouter, status
 
+from mission_control.auth import AgentDep, SessionDep
 from mission_control.core.api import AGENT_MAIN, API_PREFIX
-from mission_control.core.auth import AgentDep, SessionDep
 from mission_control.onboarding import service
 from mission_control.onboarding.schemas import OnboardingDraft, OnboardingQuestion, OnboardingRead
 

@@ -7,8 +7,8 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from mission_control.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.onboarding import service
 from mission_control.onboarding.schemas import (
     OnboardingAnswer,

@@ -3,7 +3,6 @@ expiring token (hashed at rest, shown once or mailed) lets a signed-in user acce
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +13,11 @@ from mission_control.access.service import require_admin
 from mission_control.activity import service as activity
 from mission_control.core.clock import utcnow
 from mission_control.core.errors import Conflict, Forbidden, Gone, NotFound
-from mission_control.core.security import mint_token, token_id_of, verify_secret
+from mission_control.core.security import (
+    mint_token_in_thread,
+    token_id_of,
+    verify_secret_in_thread,
+)
 from mission_control.organizations import mail, repository
 from mission_control.organizations.management import apply_grants, check_boards, member_detail
 from mission_control.organizations.models import (
@@ -106,7 +109,7 @@ async def create_invite(
             code="already_member",
         )
     hours = data.expires_in_hours or settings.invite_ttl_hours
-    minted = mint_token(INVITE_TOKEN_PREFIX)
+    minted = await mint_token_in_thread(INVITE_TOKEN_PREFIX)
     url = accept_url(settings, minted.raw)
     delivery, error = "shown", None
     if mail.mail_configured(settings):
@@ -186,7 +189,7 @@ async def revoke_invite(session: AsyncSession, context: UserContext, invite_id: 
 async def _invite_for(session: AsyncSession, raw: str) -> OrganizationInvite:
     token_id = token_id_of(raw.strip(), INVITE_TOKEN_PREFIX)
     invite = await repository.invite_by_token_id(session, token_id) if token_id else None
-    if invite is None or not await asyncio.to_thread(verify_secret, raw.strip(), invite.token_hash):
+    if invite is None or not await verify_secret_in_thread(raw.strip(), invite.token_hash):
         raise NotFound("Invite not found: the link is mistyped or was never issued.")
     return invite
 

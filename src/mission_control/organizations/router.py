@@ -10,14 +10,14 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import (
+from mission_control.auth import (
     AccountDep,
     RuntimeDep,
     SessionDep,
     UserDep,
     requested_organization_id,
 )
+from mission_control.core.api import API_PREFIX
 from mission_control.core.pagination import Page, PageDep
 from mission_control.organizations import invites, management, service
 from mission_control.organizations.schemas import (

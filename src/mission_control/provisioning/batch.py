@@ -32,6 +32,7 @@ from mission_control.gateway.errors import (
 )
 from mission_control.provisioning import executor, repository
 from mission_control.provisioning.plan import AgentPlan
+from mission_control.provisioning.role_souls import role_soul_directory
 from mission_control.provisioning.service import (
     ApplyOptions,
     ApplyOutcome,
@@ -177,7 +178,8 @@ async def _load(runtime: Runtime, items: Sequence[BatchItem]) -> dict[uuid.UUID,
             row = await load_agent(session, item.agent_id)
             if row is not None:
                 loaded[item.agent_id] = row
-    await asyncio.gather(*(attach_role_soul(runtime.role_souls, row) for row in loaded.values()))
+    directory = role_soul_directory(runtime)
+    await asyncio.gather(*(attach_role_soul(directory, row) for row in loaded.values()))
     return loaded
 
 

@@ -11,6 +11,12 @@ from typing import TypeVar
 
 from mission_control.core.logging import get_logger
 from mission_control.gateway.client import AgentList, GatewayClient
+from mission_control.gateway.config_plan import (
+    ConfigChange,
+    HeartbeatEntry,
+    has_heartbeat_blocks,
+    plan_config_change,
+)
 from mission_control.gateway.errors import (
     GatewayAlreadyExists,
     GatewayConfigConflict,
@@ -18,12 +24,6 @@ from mission_control.gateway.errors import (
     GatewayNotFound,
     GatewayTimeout,
     GatewayUnsupportedFile,
-)
-from mission_control.provisioning.gateway_config import (
-    ConfigChange,
-    HeartbeatEntry,
-    has_heartbeat_blocks,
-    plan_config_change,
 )
 from mission_control.provisioning.plan import AgentPlan
 

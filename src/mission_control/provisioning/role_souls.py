@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mission_control.core.logging import get_logger
+from mission_control.core.runtime import Runtime, RuntimePart
 from mission_control.core.text import slugify
 
 log = get_logger("mission_control.role_souls")
@@ -183,3 +184,18 @@ def _folder_references(folder: Path) -> list[SoulRef]:
         handle, slug = path.parent.name, path.stem
         refs.append(SoulRef(handle=handle, slug=slug, page_url=path.as_uri()))
     return refs
+
+
+def _build_directory(runtime: Runtime) -> RoleSoulDirectory:
+    settings = runtime.settings
+    return RoleSoulDirectory(
+        settings.role_soul_directory, timeout_seconds=settings.role_soul_timeout_seconds
+    )
+
+
+ROLE_SOUL_DIRECTORY: RuntimePart[RoleSoulDirectory] = RuntimePart("role_souls", _build_directory)
+
+
+def role_soul_directory(runtime: Runtime) -> RoleSoulDirectory:
+    """This process's one directory, so its caches serve every request and sync."""
+    return runtime.part(ROLE_SOUL_DIRECTORY)

@@ -17,20 +17,23 @@ from jinja2 import TemplateError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.activity import service as activity
-from mission_control.agents import events as _agent_events  # noqa: F401  (stream hooks)
 from mission_control.agents.models import Agent, AgentStatus
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
-from mission_control.core.security import MintedToken, mint_token, verify_secret
+from mission_control.core.security import (
+    MintedToken,
+    mint_token_in_thread,
+    verify_secret_in_thread,
+)
 from mission_control.gateway.client import AgentList, GatewayClient
+from mission_control.gateway.config_plan import HeartbeatEntry
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning import executor, repository
 from mission_control.provisioning.context import RenderInputs, agent_ref, identity_variables
-from mission_control.provisioning.gateway_config import HeartbeatEntry
 from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
     gateway_agent_id,
@@ -43,7 +46,12 @@ from mission_control.provisioning.plan import (
     files_to_write,
     plan_agent,
 )
-from mission_control.provisioning.role_souls import NO_SOUL, RoleSoul, RoleSoulDirectory
+from mission_control.provisioning.role_souls import (
+    NO_SOUL,
+    RoleSoul,
+    RoleSoulDirectory,
+    role_soul_directory,
+)
 from mission_control.provisioning.tokens import read_auth_token
 from mission_control.users.models import User
 
@@ -218,7 +226,7 @@ async def _token_for(
     """The agent's current token read back from its workspace, or a new one; the third value
     says why a stored token was replaced without a rotation being asked for."""
     if rotate or agent.agent_token_hash is None:
-        minted = mint_token()
+        minted = await mint_token_in_thread()
         return minted.raw, minted, None
     name = "TOOLS.md" if "TOOLS.md" in caps.workspace_files else "AGENTS.md"
     try:
@@ -226,9 +234,9 @@ async def _token_for(
         token = read_auth_token(stored.content or "")
     except GatewayNotFound:
         token = None
-    if token and verify_secret(token, agent.agent_token_hash):
+    if token and await verify_secret_in_thread(token, agent.agent_token_hash):
         return token, None, None
-    minted = mint_token()
+    minted = await mint_token_in_thread()
     reason = (
         f"the token in {name} did not match" if token else f"no token could be read from {name}"
     )
@@ -392,7 +400,7 @@ async def _apply_agent(
         loaded = await load_agent(session, agent_id)
     if loaded is None:
         return ApplyOutcome(agent_id=agent_id, ok=False, error="agent not found")
-    await attach_role_soul(runtime.role_souls, loaded)
+    await attach_role_soul(role_soul_directory(runtime), loaded)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(loaded.gateway))
         outcome, plan = await _apply_on_gateway(runtime, client, loaded, options)

@@ -22,6 +22,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.repository import paused_board_ids
 from mission_control.provisioning import executor, repository, service
 from mission_control.provisioning.plan import AgentPlan
+from mission_control.provisioning.role_souls import role_soul_directory
 
 SYNC_LEASE_SECONDS = 300.0
 
@@ -219,7 +220,7 @@ async def _sync_agents(
                 loaded = await service.load_agent(session, agent.id)
             if loaded is None:
                 return None
-            await service.attach_role_soul(runtime.role_souls, loaded)
+            await service.attach_role_soul(role_soul_directory(runtime), loaded)
             try:
                 outcome, plan, minted = await executor.retry_transient(
                     lambda: service.apply_workspace(

@@ -8,8 +8,8 @@ from enum import Enum
 
 from fastapi import APIRouter, Response, status
 
+from mission_control.auth import AgentDep, RuntimeDep, SessionDep
 from mission_control.core.api import AGENT_KINDS, API_PREFIX, BOARD_AGENT_KINDS
-from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.runs import service
 from mission_control.runs.router import RUN, RUNS, AfterSeq, IdempotencyKey, LogLimit, start

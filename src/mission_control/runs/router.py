@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mission_control.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.core.runtime import Runtime
 from mission_control.runs import executor, service

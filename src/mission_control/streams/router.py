@@ -11,8 +11,8 @@ from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 
+from mission_control.auth import AgentDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import AGENT_KINDS, API_PREFIX
-from mission_control.core.auth import AgentDep, RuntimeDep, SessionDep, UserDep
 from mission_control.core.errors import InvalidInput
 from mission_control.core.events import EventScope, bus_for
 from mission_control.core.runtime import Runtime

@@ -8,8 +8,8 @@ from enum import Enum
 
 from fastapi import APIRouter, status
 
+from mission_control.auth import AgentDep, SessionDep
 from mission_control.core.api import AGENT_KINDS, AGENT_LEAD, API_PREFIX, BOARD_AGENT_KINDS
-from mission_control.core.auth import AgentDep, SessionDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks import catalog, service
 from mission_control.tasks.actors import agent_caller

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import AfterValidator, AwareDatetime
 
+from mission_control.auth import SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.tasks import catalog, service
 from mission_control.tasks.actors import user_caller

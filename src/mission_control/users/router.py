@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from mission_control.auth import SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import SessionDep, UserDep
 from mission_control.users import service
 from mission_control.users.schemas import TokenCreate, TokenCreated, TokenRead
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mission_control.activity import service as activity
 from mission_control.core.clock import utcnow
 from mission_control.core.errors import NotFound
-from mission_control.core.security import USER_TOKEN_PREFIX, mint_token
+from mission_control.core.security import USER_TOKEN_PREFIX, mint_token_in_thread
 from mission_control.organizations.service import UserContext
 from mission_control.users import repository
 from mission_control.users.models import UserToken
@@ -18,7 +18,7 @@ from mission_control.users.models import UserToken
 async def create_token(
     session: AsyncSession, context: UserContext, name: str
 ) -> tuple[UserToken, str]:
-    minted = mint_token(USER_TOKEN_PREFIX)
+    minted = await mint_token_in_thread(USER_TOKEN_PREFIX)
     token = UserToken(
         user_id=context.user.id, name=name, token_id=minted.token_id, token_hash=minted.hash
     )

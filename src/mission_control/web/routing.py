@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mission_control.access.service import board_access
+from mission_control.auth import get_runtime
 from mission_control.boards import repository as boards
 from mission_control.boards.models import Board
-from mission_control.core.auth import get_runtime
 from mission_control.core.errors import DomainError, NotFound
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime

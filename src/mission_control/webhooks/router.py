@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Request, Response, status
 
+from mission_control.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
-from mission_control.core.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.pagination import Page, PageDep
 from mission_control.webhooks import service
 from mission_control.webhooks.schemas import (

@@ -1,4 +1,5 @@
-"""Request authentication: the operator bearer token and agent tokens (FastAPI dependencies)."""
+"""Request authentication: the operator bearer token, user API tokens, OIDC JWTs and agent
+tokens (FastAPI dependencies). It sits above the domains it reads, so `core` stays domain-free."""
 
 from __future__ import annotations
 
