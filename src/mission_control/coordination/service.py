@@ -331,44 +331,52 @@ async def ask_user(
         reply_source=data.reply_source,
         base_url=runtime.settings.agent_base_url,
     )
-    trace = dispatch.trace_id(data.correlation_id, "coord.ask_user")
-
-    async def ask() -> None:
-        log.info("coordination.ask_user", trace_id=trace, board_id=str(board.id))
-        try:
-            await dispatch.send(
-                runtime,
-                gateway,
-                session_key=gateway_main_session_key(gateway.id),
-                label=MAIN_SESSION_LABEL,
-                message=text,
-                deliver=True,
-                idempotency_key=_idempotency_key(),
-            )
-        except GatewayError as error:
-            raise await _fail(
-                runtime,
-                error,
-                "Gateway ask-user dispatch failed",
-                "gateway.lead.ask_user.failed",
-                f"Lead user question failed for {board.name}",
-                board=board,
-                caller=caller,
-            ) from error
-        await _record(
-            runtime,
-            "gateway.lead.ask_user.sent",
-            f"{caller.name} asked the user for information through the gateway agent for "
-            f"board {board.name}.",
-            organization_id=board.organization_id,
-            board_id=board.id,
-            agent_id=caller.id,
-            actor_agent_id=caller.id,
-            details={"correlation_id": data.correlation_id},
-        )
-
-    after_commit(session, ask)
+    after_commit(session, lambda: _ask(runtime, gateway, board, caller, data, text))
     return AskUserResponse(board_id=board.id, main_agent_id=main.id, main_agent_name=main.name)
+
+
+async def _ask(
+    runtime: Runtime,
+    gateway: Gateway,
+    board: Board,
+    caller: Agent,
+    data: AskUserRequest,
+    text: str,
+) -> None:
+    """The ask-user message, sent after the request's commit; its outcome is recorded."""
+    trace = dispatch.trace_id(data.correlation_id, "coord.ask_user")
+    log.info("coordination.ask_user", trace_id=trace, board_id=str(board.id))
+    try:
+        await dispatch.send(
+            runtime,
+            gateway,
+            session_key=gateway_main_session_key(gateway.id),
+            label=MAIN_SESSION_LABEL,
+            message=text,
+            deliver=True,
+            idempotency_key=_idempotency_key(),
+        )
+    except GatewayError as error:
+        raise await _fail(
+            runtime,
+            error,
+            "Gateway ask-user dispatch failed",
+            "gateway.lead.ask_user.failed",
+            f"Lead user question failed for {board.name}",
+            board=board,
+            caller=caller,
+        ) from error
+    await _record(
+        runtime,
+        "gateway.lead.ask_user.sent",
+        f"{caller.name} asked the user for information through the gateway agent for "
+        f"board {board.name}.",
+        organization_id=board.organization_id,
+        board_id=board.id,
+        agent_id=caller.id,
+        actor_agent_id=caller.id,
+        details={"correlation_id": data.correlation_id},
+    )
 
 
 # -- 8.5 / 8.6 gateway main -> leads ----------------------------------------------------------
