@@ -24,7 +24,7 @@ from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
 from mission_control.memory.models import BoardMemory
 from mission_control.organizations.models import Organization, OrganizationMember, Role
-from mission_control.provisioning import repository, service
+from mission_control.provisioning import lease, repository, service
 from mission_control.provisioning.batch import BatchItem, apply_batch
 from mission_control.provisioning.context import RenderInputs, agent_ref
 from mission_control.provisioning.identities import gateway_agent_id
@@ -446,12 +446,13 @@ async def test_template_sync_leaves_deleting_and_busy_agents_alone(
         assert row is not None
         row.delete_requested_at = row.created_at
         row.status = "deleting"
-    runtime.applying.add(busy)  # the reconciler (or a request) is applying it right now
-    try:
-        report = await sync_templates(runtime, gateway_id, SyncOptions(include_main=False))
-    finally:
-        assert runtime.applying == {busy}  # the sync released only what it claimed
-        runtime.applying.discard(busy)
+    # The reconciler (or a request, in any process) is applying it right now.
+    assert await lease.claim(runtime.database, busy, "other-worker")
+    report = await sync_templates(runtime, gateway_id, SyncOptions(include_main=False))
+    async with runtime.database.unit_of_work() as session:
+        held = await session.get(Agent, busy)
+        assert held is not None
+        assert held.provision_lease_owner == "other-worker"  # the sync released only its own
     assert report.agents_updated == 0
     assert report.agents_skipped == 1
     assert [(e.agent_name, e.message.split(":")[0]) for e in report.errors] == [("Busy", "Skipped")]

@@ -17,6 +17,7 @@ from mission_control.agents.models import Agent
 from mission_control.coordination import dispatch
 from mission_control.core.errors import Conflict
 from mission_control.core.runtime import Runtime
+from mission_control.core.unit_of_work import after_commit, end_transaction
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
@@ -69,32 +70,37 @@ async def send_to_agent(
     message: str,
     verb: str,
 ) -> None:
-    """Delivers ``message`` into the agent's own session (``verb``: wake or nudge) and records
-    ``agent.<verb>.sent``; a gateway failure is the API's gateway error with what to check."""
+    """Delivers ``message`` into the agent's own session (``verb``: wake or nudge) once the
+    request committed, and records ``agent.<verb>.sent``; a gateway failure is the API's
+    gateway error with what to check."""
     agent, gateway = await _provisioned(session, context, agent_id)
     name, board_id, key = agent.name, agent.board_id, _session_key(agent)
-    await session.commit()
-    try:
-        await dispatch.send(
-            runtime,
-            gateway,
-            session_key=key,
-            label=name,
-            message=message,
-            deliver=True,
-            idempotency_key=f"mc-console-{verb}-{uuid.uuid4().hex}",
-        )
-    except GatewayError as error:
-        raise gateway_failure(error, f"Gateway {verb} failed") from error
-    activity.record(
-        session,
-        f"agent.{verb}.sent",
-        f"{verb.capitalize()} sent to {name} by {context.user.name or 'an operator'}.",
-        organization_id=context.organization.id,
-        board_id=board_id,
-        agent_id=agent_id,
-        actor_user_id=context.user.id,
-    )
+
+    async def deliver() -> None:
+        try:
+            await dispatch.send(
+                runtime,
+                gateway,
+                session_key=key,
+                label=name,
+                message=message,
+                deliver=True,
+                idempotency_key=f"mc-console-{verb}-{uuid.uuid4().hex}",
+            )
+        except GatewayError as error:
+            raise gateway_failure(error, f"Gateway {verb} failed") from error
+        async with runtime.database.unit_of_work() as outcome:
+            activity.record(
+                outcome,
+                f"agent.{verb}.sent",
+                f"{verb.capitalize()} sent to {name} by {context.user.name or 'an operator'}.",
+                organization_id=context.organization.id,
+                board_id=board_id,
+                agent_id=agent_id,
+                actor_user_id=context.user.id,
+            )
+
+    after_commit(session, deliver)
 
 
 TOKEN_HIDDEN = "(hidden: the agent's token is shown only to the agent)"
@@ -116,7 +122,7 @@ async def workspace_files(
     gateway = await session.get(Gateway, agent.gateway_id)
     assert gateway is not None
     ref = gateway_agent_id(agent_ref(agent))
-    await session.commit()
+    await end_transaction(session)
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
         listed = await client.files_list(ref)

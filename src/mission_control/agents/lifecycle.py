@@ -47,6 +47,7 @@ from mission_control.core.errors import (
 )
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
+from mission_control.core.unit_of_work import after_commit
 from mission_control.gateways import repository as gateways
 from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
@@ -280,11 +281,19 @@ def apply_failure(
 
 
 async def _queue(session: AsyncSession, runtime: Runtime, agent: Agent) -> None:
-    """Commit the intent and answer: the gateway work runs after the commit, in the reconciler
-    (kicked now, so it starts at once), which claims the agent so one worker applies it."""
-    await session.commit()
-    runtime.reconcile_soon.set()
+    """Flush the intent and answer: the gateway work runs after the request's commit, in the
+    reconciler (kicked then, so it starts at once), which claims the agent so one worker
+    applies it."""
+    await session.flush()
+    _kick_reconciler(session, runtime)
     await session.refresh(agent)
+
+
+def _kick_reconciler(session: AsyncSession, runtime: Runtime) -> None:
+    async def kick() -> None:
+        runtime.reconcile_soon.set()
+
+    after_commit(session, kick)
 
 
 # -- list and read (docs/agents.md#who-sees-which-agents) ------------------------------------------
@@ -733,8 +742,8 @@ async def delete_agent(
         actor_user_id=actor_user_id,
         actor_agent_id=actor_agent_id,
     )
-    await session.commit()
-    runtime.reconcile_soon.set()
+    await session.flush()
+    _kick_reconciler(session, runtime)
 
 
 async def _check_lead_may_delete(session: AsyncSession, lead: Agent, target: Agent) -> uuid.UUID:

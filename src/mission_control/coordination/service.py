@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ from mission_control.core.errors import (
 )
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
+from mission_control.core.unit_of_work import after_commit, end_transaction
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
@@ -113,8 +115,15 @@ async def _board_gateway(session: AsyncSession, board: Board) -> Gateway:
     return gateway
 
 
+async def _record(runtime: Runtime, event_type: str, message: str, **fields: Any) -> None:
+    """An outcome of a gateway call, recorded in its own transaction: the request's
+    transaction has ended (or is about to fail) by then."""
+    async with runtime.database.unit_of_work() as session:
+        activity.record(session, event_type, message, **fields)
+
+
 async def _fail(
-    session: AsyncSession,
+    runtime: Runtime,
     error: GatewayError,
     doing: str,
     event_type: str,
@@ -124,9 +133,9 @@ async def _fail(
     caller: Agent,
     agent_id: uuid.UUID | None = None,
 ) -> DomainError:
-    """Record the failure (committed even though the request then fails) and map it."""
-    activity.record(
-        session,
+    """Record the failure (kept even though the request then fails) and map it."""
+    await _record(
+        runtime,
         event_type,
         f"{message}: {error}",
         organization_id=board.organization_id,
@@ -134,7 +143,6 @@ async def _fail(
         agent_id=agent_id or caller.id,
         actor_agent_id=caller.id,
     )
-    await session.commit()
     return gateway_failure(error, doing)
 
 
@@ -155,30 +163,39 @@ async def nudge(
     _require_provisioned(target)
     gateway = await _board_gateway(session, board)
     trace = dispatch.trace_id(f"nudge:{board.id}:{target.id}", "coord.nudge")
-    await session.commit()
-    log.info("coordination.nudge", trace_id=trace, board_id=str(board.id), target=str(target.id))
-    try:
-        await dispatch.send(
-            runtime,
-            gateway,
-            session_key=agent_session_key(agent_ref(target)),
-            label=target.name,
-            message=message,
-            deliver=True,
-            idempotency_key=_idempotency_key(),
+
+    async def deliver() -> None:
+        log.info(
+            "coordination.nudge", trace_id=trace, board_id=str(board.id), target=str(target.id)
         )
-    except GatewayError as error:
-        raise await _fail(
-            session,
-            error,
-            "Gateway nudge failed",
-            "agent.nudge.failed",
-            f"Nudge failed for {target.name}",
-            board=board,
-            caller=caller,
-        ) from error
-    activity.record(
-        session,
+        try:
+            await dispatch.send(
+                runtime,
+                gateway,
+                session_key=agent_session_key(agent_ref(target)),
+                label=target.name,
+                message=message,
+                deliver=True,
+                idempotency_key=_idempotency_key(),
+            )
+        except GatewayError as error:
+            raise await _fail(
+                runtime,
+                error,
+                "Gateway nudge failed",
+                "agent.nudge.failed",
+                f"Nudge failed for {target.name}",
+                board=board,
+                caller=caller,
+            ) from error
+        await _nudge_sent(runtime, board, caller, target)
+
+    after_commit(session, deliver)
+
+
+async def _nudge_sent(runtime: Runtime, board: Board, caller: Agent, target: Agent) -> None:
+    await _record(
+        runtime,
         "agent.nudge.sent",
         f"Nudge sent to {target.name}.",
         organization_id=board.organization_id,
@@ -206,7 +223,7 @@ async def read_soul(
     _require_provisioned(target)
     gateway = await _board_gateway(session, board)
     trace = dispatch.trace_id(f"soul.read:{board.id}:{target.id}", "coord.soul.read")
-    await session.commit()
+    await end_transaction(session)
     log.info("coordination.soul_read", trace_id=trace, board_id=str(board.id))
     try:
         content = await dispatch.read_soul(runtime, gateway, gateway_agent_id(agent_ref(target)))
@@ -237,23 +254,36 @@ async def write_soul(
     _require_provisioned(target)
     gateway = await _board_gateway(session, board)
     trace = dispatch.trace_id(f"soul.write:{board.id}:{target.id}", "coord.soul.write")
-    await session.commit()
-    log.info("coordination.soul_write", trace_id=trace, board_id=str(board.id))
-    try:
-        await dispatch.write_soul(
-            runtime, gateway, gateway_agent_id(agent_ref(target)), data.content
-        )
-    except GatewayError as error:
-        raise await _fail(
-            session,
-            error,
-            "Gateway SOUL update failed",
-            "agent.soul.update_failed",
-            f"SOUL.md update failed for {target.name}",
-            board=board,
-            caller=caller,
-            agent_id=target.id,
-        ) from error
+
+    async def write() -> None:
+        log.info("coordination.soul_write", trace_id=trace, board_id=str(board.id))
+        try:
+            await dispatch.write_soul(
+                runtime, gateway, gateway_agent_id(agent_ref(target)), data.content
+            )
+        except GatewayError as error:
+            raise await _fail(
+                runtime,
+                error,
+                "Gateway SOUL update failed",
+                "agent.soul.update_failed",
+                f"SOUL.md update failed for {target.name}",
+                board=board,
+                caller=caller,
+                agent_id=target.id,
+            ) from error
+        async with runtime.database.unit_of_work() as outcome:
+            await _soul_written(outcome, board, caller, target.id, data)
+
+    after_commit(session, write)
+
+
+async def _soul_written(
+    session: AsyncSession, board: Board, caller: Agent, target_id: uuid.UUID, data: SoulWrite
+) -> None:
+    target = await session.get(Agent, target_id)
+    if target is None:  # deleted while the gateway wrote: nothing left to keep the text on
+        return
     target.soul_template = soul_template_of(data.content)
     text = f"SOUL.md updated for {target.name}."
     if data.reason and data.reason.strip():
@@ -304,8 +334,20 @@ async def ask_user(
         reply_source=data.reply_source,
         base_url=runtime.settings.agent_base_url,
     )
+    after_commit(session, lambda: _ask(runtime, gateway, board, caller, data, text))
+    return AskUserResponse(board_id=board.id, main_agent_id=main.id, main_agent_name=main.name)
+
+
+async def _ask(
+    runtime: Runtime,
+    gateway: Gateway,
+    board: Board,
+    caller: Agent,
+    data: AskUserRequest,
+    text: str,
+) -> None:
+    """The ask-user message, sent after the request's commit; its outcome is recorded."""
     trace = dispatch.trace_id(data.correlation_id, "coord.ask_user")
-    await session.commit()
     log.info("coordination.ask_user", trace_id=trace, board_id=str(board.id))
     try:
         await dispatch.send(
@@ -319,7 +361,7 @@ async def ask_user(
         )
     except GatewayError as error:
         raise await _fail(
-            session,
+            runtime,
             error,
             "Gateway ask-user dispatch failed",
             "gateway.lead.ask_user.failed",
@@ -327,18 +369,17 @@ async def ask_user(
             board=board,
             caller=caller,
         ) from error
-    activity.record(
-        session,
+    await _record(
+        runtime,
         "gateway.lead.ask_user.sent",
-        f"{caller.name} asked the user for information through the gateway agent for board "
-        f"{board.name}.",
+        f"{caller.name} asked the user for information through the gateway agent for "
+        f"board {board.name}.",
         organization_id=board.organization_id,
         board_id=board.id,
         agent_id=caller.id,
         actor_agent_id=caller.id,
         details={"correlation_id": data.correlation_id},
     )
-    return AskUserResponse(board_id=board.id, main_agent_id=main.id, main_agent_name=main.name)
 
 
 # -- gateway main -> leads (docs/coordination.md#lead-message) -------------------------------------
@@ -416,13 +457,13 @@ async def message_lead(
     if board.gateway_id != gateway.id:
         raise Forbidden(ONLY_MAIN + " The board is on another gateway.", code="board_not_yours")
     trace = dispatch.trace_id(data.correlation_id, "coord.lead_message")
-    await session.commit()
+    await end_transaction(session)
     log.info("coordination.lead_message", trace_id=trace, board_id=str(board.id))
     try:
         sent = await _deliver_to_lead(runtime, gateway, board, caller, data)
     except GatewayError as error:
         raise await _fail(
-            session,
+            runtime,
             error,
             "Gateway lead message dispatch failed",
             "gateway.main.lead_message.failed",
@@ -432,8 +473,8 @@ async def message_lead(
         ) from error
     # The lead could not be provisioned: recorded too (docs/coordination.md#lead-message).
     except DomainError as error:
-        activity.record(
-            session,
+        await _record(
+            runtime,
             "gateway.main.lead_message.failed",
             f"Lead message failed for {board.name}: {error.message}",
             organization_id=board.organization_id,
@@ -441,10 +482,9 @@ async def message_lead(
             agent_id=caller.id,
             actor_agent_id=caller.id,
         )
-        await session.commit()
         raise
-    activity.record(
-        session,
+    await _record(
+        runtime,
         "gateway.main.lead_message.sent",
         f"Sent {data.kind} to lead for board: {board.name}.",
         organization_id=board.organization_id,
@@ -479,7 +519,7 @@ async def broadcast(
     gateway = await _require_main(session, caller)
     boards = await _boards_for_broadcast(session, gateway, data.board_ids)
     trace = dispatch.trace_id(data.correlation_id, "coord.lead_broadcast")
-    await session.commit()
+    await end_transaction(session)
     results: list[BroadcastResult] = []
     for board in boards:
         try:
@@ -505,8 +545,8 @@ async def broadcast(
     sent_count = sum(1 for item in results if item.ok)
     failed = len(results) - sent_count
     log.info("coordination.broadcast", trace_id=trace, sent=sent_count, failed=failed)
-    activity.record(
-        session,
+    await _record(
+        runtime,
         "gateway.main.lead_broadcast.sent",
         f"Broadcast {data.kind} to {sent_count} board leads (failed: {failed}).",
         organization_id=gateway.organization_id,

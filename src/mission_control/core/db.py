@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mission_control.core import unit_of_work
 from mission_control.core.clock import utcnow
 from mission_control.core.types import UTCDateTime
 
@@ -96,14 +97,19 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """A session that commits once on success and rolls back on any error."""
+        """A session that commits once on success and rolls back on any error; the effects
+        registered on it (``core.unit_of_work``) run after the commit, never after a rollback."""
         async with self.sessions() as session:
             try:
                 yield session
-                await session.commit()
+                if unit_of_work.needs_commit(session):
+                    await session.commit()
             except BaseException:
+                unit_of_work.discard_effects(session)
                 await session.rollback()
                 raise
+            effects = unit_of_work.take_effects(session)
+        await unit_of_work.run_effects(effects)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +54,6 @@ class Runtime:
     operator_token: str
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     token_cache: VerifiedTokenCache = field(default_factory=VerifiedTokenCache)
-    # Agents this process is applying right now: a request's apply and the reconciler's never
-    # run at once for one agent (one wake per flow).
-    applying: set[uuid.UUID] = field(default_factory=set)
     # Set in the OIDC auth modes: checks bearer JWTs against the issuer's keys.
     oidc: OidcVerifier | None = None
     # Set by a request that committed provisioning work: the reconciler starts a round now.

@@ -16,6 +16,7 @@ from mission_control.agents.models import Agent
 from mission_control.core.errors import Conflict, NotFound
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBox
+from mission_control.core.unit_of_work import end_transaction
 from mission_control.gateways import repository
 from mission_control.gateways.models import Gateway
 from mission_control.gateways.schemas import (
@@ -299,7 +300,7 @@ async def register_gateway(
     session: AsyncSession, runtime: Runtime, context: UserContext, data: GatewayCreate
 ) -> GatewayAdminRead:
     gateway = await create_gateway(session, context, data, runtime.secrets)
-    await session.commit()
+    await end_transaction(session)
     status, main = await _converge(runtime, gateway)
     return admin_view(gateway, status, main)
 
@@ -314,7 +315,7 @@ async def change_gateway(
     require_admin(context)
     before = runtime.gateway_target(await require_gateway(session, context, gateway_id))
     gateway, refreshing = await update_gateway(session, context, gateway_id, data, runtime.secrets)
-    await session.commit()
+    await end_transaction(session)
     if runtime.gateway_target(gateway) != before:
         # Another URL, token or TLS choice: the old connection must not be reused.
         await runtime.gateway_pool.discard(before)
@@ -329,7 +330,7 @@ async def status_of(
 ) -> GatewayStatusRead:
     require_admin(context)
     gateway = await require_gateway(session, context, gateway_id)
-    await session.commit()
+    await end_transaction(session)
     return await gateway_status(runtime, gateway)
 
 
@@ -352,7 +353,7 @@ async def sync_gateway_templates(
         actor_user_id=context.user.id,
         details={"gateway_id": str(gateway.id)},
     )
-    await session.commit()
+    await end_transaction(session)
     if options.include_main:
         await provisioning.ensure_gateway_main_agent(runtime, gateway.id)
     return await sync_templates(runtime, gateway.id, options)

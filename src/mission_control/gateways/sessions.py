@@ -18,6 +18,7 @@ from mission_control.boards.models import Board
 from mission_control.core.errors import InvalidInput, NotFound
 from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
+from mission_control.core.unit_of_work import end_transaction
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateways import repository
@@ -102,7 +103,7 @@ async def resolve(
 
 async def _client(session: AsyncSession, runtime: Runtime, scope: SessionScope) -> GatewayClient:
     # The gateway call happens with no database transaction open (house rule 2).
-    await session.commit()
+    await end_transaction(session)
     return await runtime.gateway_pool.client(runtime.gateway_target(scope.gateway))
 
 

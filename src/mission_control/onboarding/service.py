@@ -26,6 +26,7 @@ from mission_control.core import events
 from mission_control.core.clock import utcnow
 from mission_control.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mission_control.core.runtime import Runtime
+from mission_control.core.unit_of_work import end_transaction
 from mission_control.gateways.models import Gateway
 from mission_control.onboarding import dispatch, prompts, repository
 from mission_control.onboarding.models import (
@@ -254,7 +255,7 @@ async def start(
     )
     # The open session is committed before the gateway call (no transaction stays open
     # across it); a concurrent start now gets the 409.
-    await session.commit()
+    await end_transaction(session)
     try:
         await dispatch.send(
             runtime,
@@ -269,8 +270,7 @@ async def start(
             check_main=True,
         )
     except Exception as error:
-        _close(row, OnboardingStatus.ABANDONED, f"The interview could not start: {error}")
-        await session.commit()
+        await _abandon_unstarted(runtime, row.id, error)
         raise
     verb = "restarted" if previous is not None else "started"
     _record(
@@ -285,6 +285,14 @@ async def start(
     )
     _publish(session, board, row, verb)
     return to_read(row)
+
+
+async def _abandon_unstarted(runtime: Runtime, onboarding_id: uuid.UUID, error: Exception) -> None:
+    """Kept although the request fails: in a transaction of its own."""
+    async with runtime.database.unit_of_work() as session:
+        row = await session.get(BoardOnboardingSession, onboarding_id)
+        if row is not None:
+            _close(row, OnboardingStatus.ABANDONED, f"The interview could not start: {error}")
 
 
 async def _insert(session: AsyncSession, board: Board, row: BoardOnboardingSession) -> None:
@@ -327,7 +335,7 @@ async def answer(
         draft=row.status == OnboardingStatus.DRAFT_READY,
     )
     onboarding_id, session_key = row.id, row.session_key
-    await session.commit()
+    await end_transaction(session)
     await dispatch.send(
         runtime,
         gateway,

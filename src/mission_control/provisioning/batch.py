@@ -123,9 +123,6 @@ async def apply_batch(
     claimed: list[BatchItem] = []
     now = utcnow()
     for item in items:
-        if item.agent_id in runtime.applying:
-            result.outcomes[item.agent_id] = _busy(item.agent_id)
-            continue
         async with runtime.database.unit_of_work() as session:
             held = await repository.claim(
                 session, item.agent_id, owner, now, now + timedelta(seconds=LEASE_SECONDS)
@@ -133,7 +130,6 @@ async def apply_batch(
         if not held:
             result.outcomes[item.agent_id] = _busy(item.agent_id)
             continue
-        runtime.applying.add(item.agent_id)
         claimed.append(item)
     renewing = asyncio.create_task(_renew(runtime, [i.agent_id for i in claimed], owner))
     try:
@@ -142,8 +138,6 @@ async def apply_batch(
     finally:
         renewing.cancel()
         await asyncio.gather(renewing, return_exceptions=True)
-        for item in claimed:
-            runtime.applying.discard(item.agent_id)
         async with runtime.database.unit_of_work() as session:
             for item in claimed:
                 await repository.release(session, item.agent_id, owner)

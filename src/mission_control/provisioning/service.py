@@ -32,7 +32,7 @@ from mission_control.gateway.config_plan import HeartbeatEntry
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
-from mission_control.provisioning import executor, repository
+from mission_control.provisioning import executor, lease, repository
 from mission_control.provisioning.context import RenderInputs, agent_ref, identity_variables
 from mission_control.provisioning.identities import (
     MAIN_SESSION_LABEL,
@@ -381,16 +381,18 @@ def describe_failure(error: Exception) -> str:
 async def apply_agent(
     runtime: Runtime, agent_id: uuid.UUID, options: ApplyOptions | None = None
 ) -> ApplyOutcome:
-    """Provision or update one agent on its gateway and record the outcome."""
-    if agent_id in runtime.applying:
-        return ApplyOutcome(
-            agent_id=agent_id, ok=False, busy=True, retryable=True, error="already being applied"
-        )
-    runtime.applying.add(agent_id)
-    try:
+    """Provision or update one agent on its gateway and record the outcome; an agent another
+    worker holds the apply lease of (any process) is left alone and reported busy."""
+    async with lease.held(runtime.database, agent_id, "apply") as holding:
+        if not holding:
+            return ApplyOutcome(
+                agent_id=agent_id,
+                ok=False,
+                busy=True,
+                retryable=True,
+                error="already being applied",
+            )
         return await _apply_agent(runtime, agent_id, options or ApplyOptions())
-    finally:
-        runtime.applying.discard(agent_id)
 
 
 async def _apply_agent(

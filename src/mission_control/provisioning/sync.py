@@ -125,7 +125,6 @@ async def sync_templates(
     try:
         await _sync_claimed(runtime, gateway, claimed, options, report)
     finally:
-        runtime.applying.difference_update(agent.id for agent, _board in claimed)
         async with runtime.database.unit_of_work() as session:
             for agent, _board in claimed:
                 await repository.release(session, agent.id, owner)
@@ -135,24 +134,21 @@ async def sync_templates(
 async def _claim(
     runtime: Runtime, targets: list[tuple[Agent, Board | None]], report: SyncReport, owner: str
 ) -> list[tuple[Agent, Board | None]]:
-    """Takes the in-flight guard (this process) and the apply lease (every process) of each
-    target, so the reconciler does not apply an agent while the sync writes it; an agent
-    already being applied is skipped."""
+    """Takes the apply lease of each target (the one claim, shared by every process), so no
+    other worker applies an agent while the sync writes it; an agent already being applied is
+    skipped."""
     claimed: list[tuple[Agent, Board | None]] = []
     now = utcnow()
     for agent, board in targets:
-        held = agent.id not in runtime.applying
-        if held:
-            async with runtime.database.unit_of_work() as session:
-                held = await repository.claim(
-                    session, agent.id, owner, now, now + timedelta(seconds=SYNC_LEASE_SECONDS)
-                )
+        async with runtime.database.unit_of_work() as session:
+            held = await repository.claim(
+                session, agent.id, owner, now, now + timedelta(seconds=SYNC_LEASE_SECONDS)
+            )
         if not held:
             report.agents_skipped += 1
             message = "Skipped: the agent is being applied right now; re-run the sync after it."
             report.errors.append(SyncError(message, agent.id, agent.name, agent.board_id))
             continue
-        runtime.applying.add(agent.id)
         claimed.append((agent, board))
     return claimed
 

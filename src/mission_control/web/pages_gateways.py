@@ -99,7 +99,6 @@ async def _statuses(web: Web, gateways: list[Gateway]) -> list[GatewayStatusRead
 async def gateway_list(web: WebDep) -> Response:
     async with web.read() as tx:
         items, _ = await service.list_gateways(tx.session, tx.viewer.context, limit=500, offset=0)
-        await tx.session.commit()
         viewer = tx.viewer
     statuses = await _statuses(web, items)
     return render(
@@ -198,7 +197,6 @@ async def _detail(
             offset=0,
         )
         board_agents = await agents_repository.count_board_agents_on_gateway(tx.session, gateway.id)
-        await tx.session.commit()
         viewer = tx.viewer
     status = await gateway_status(web.runtime, gateway)
     names = {agent.openclaw_session_id: agent.name for agent in mc_agents}

@@ -72,7 +72,7 @@ def tokens_match(given: str | None, expected: str) -> bool:
 async def _user_for_token(
     session: AsyncSession, runtime: Runtime, raw: str
 ) -> tuple[User, UserToken | None]:
-    """The same checks as the API's bearer authentication (core/auth.py)."""
+    """The same checks as the API's bearer authentication (auth.py)."""
     if token_id_of(raw, AGENT_TOKEN_PREFIX) is not None:
         raise Forbidden("Agent tokens cannot sign in to the console; paste an operator token.")
     token_id = token_id_of(raw, USER_TOKEN_PREFIX)
