@@ -30,6 +30,7 @@ from mission_control.gateway.profile import (
     release_writable_config,
     writable_from_schema,
 )
+from mission_control.gateway.session_keys import SUBAGENT_KIND, child_session_key
 
 RUN_EVENTS = frozenset({"agent", "chat"})
 
@@ -404,7 +405,7 @@ class GatewayClient:
                 }
             )
             return await self._object("sessions.create", params)
-        key = f"agent:{agent_id}:subagent:{uuid.uuid4()}"
+        key = child_session_key(agent_id, SUBAGENT_KIND, str(uuid.uuid4()))
         return await self.sessions_patch(key, label=label, spawnedBy=parent_session_key)
 
     # -- chat / agent runs ----------------------------------------------------------------

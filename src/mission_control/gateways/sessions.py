@@ -20,6 +20,7 @@ from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.errors import GatewayError
+from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways import repository
 from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
@@ -27,7 +28,6 @@ from mission_control.gateways.status import sessions_of
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import (
-    agent_id_of_session,
     gateway_agent_id,
     gateway_main_agent_id,
     gateway_main_session_key,
@@ -46,7 +46,7 @@ class SessionScope:
         return gateway_main_session_key(self.gateway.id)
 
     def allows(self, key: str) -> bool:
-        agent_id = agent_id_of_session(key)
+        agent_id = agent_id_of(key)
         if agent_id is None:
             return False
         return self.agent_ids is None or agent_id in self.agent_ids
