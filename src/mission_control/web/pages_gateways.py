@@ -307,25 +307,10 @@ async def _session_page(
         viewer=viewer,
         gateway=gateway,
         key=key,
-        history=[_history_entry(item) for item in history],
+        history=history,
         errors=errors or {},
         sent=sent,
     )
-
-
-def _history_entry(item: Any) -> dict[str, str]:
-    """A history message as role + text (content may be a string or a list of parts)."""
-    if not isinstance(item, dict):
-        return {"role": "", "text": str(item)}
-    content = item.get("content")
-    if isinstance(content, list):
-        parts = [
-            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
-        ]
-        text = "\n".join(part for part in parts if part)
-    else:
-        text = "" if content is None else str(content)
-    return {"role": str(item.get("role", "")), "text": text}
 
 
 @router.get("/gateways/{gateway_id}/sessions/{key:path}/history")
