@@ -324,13 +324,27 @@ async def test_session_routes_answer_our_own_shapes(
     one = await http.get(f"/api/v1/gateways/sessions/{MAIN_KEY}?{scope}", headers=admin)
     assert one.json()["session"] == main
 
-    history = await http.get(f"/api/v1/gateways/sessions/{MAIN_KEY}/history?{scope}", headers=admin)
-    assert history.status_code == 200, history.text
-    messages = history.json()["history"]
+    history_url = f"/api/v1/gateways/sessions/{MAIN_KEY}/history?{scope}"
+    messages = await _history_with(http, history_url, admin, "shape check")
     assert all(set(message) == {"role", "text", "timestamp"} for message in messages)
-    sent = [m for m in messages if m["role"] == "user" and m["text"] == "shape check"]
-    assert sent, messages
+    sent = [m for m in messages if m["text"] == "shape check"]
+    assert sent[0]["role"] == "user"
     assert sent[0]["timestamp"] is not None
+
+
+async def _history_with(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], text: str
+) -> list[dict[str, Any]]:
+    """The history once it holds ``text``: the gateway appends a sent message on its own time
+    (after a turn that is still running)."""
+    async with asyncio.timeout(90):
+        while True:
+            answer = await http.get(url, headers=headers)
+            assert answer.status_code == 200, answer.text
+            messages: list[dict[str, Any]] = answer.json()["history"]
+            if any(message["text"] == text for message in messages):
+                return messages
+            await asyncio.sleep(0.5)
 
 
 async def test_create_checks_the_connection_and_provisions_the_main_agent(
