@@ -122,7 +122,7 @@ async def _transcript_text(
     client = await _client(runtime, gateway_id)
     text = ""
     for _ in range(100):
-        text = str(await client.chat_history(session_key, limit=50))
+        text = str((await client.chat_history(session_key, limit=50)).raw)
         if expected in text:
             break
         await asyncio.sleep(0.1)
