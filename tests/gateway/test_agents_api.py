@@ -118,7 +118,7 @@ async def _types(database: Database, agent_id: uuid.UUID) -> list[str]:
 async def _messages(client: GatewayClient, session_key: str, needle: str) -> list[str]:
     """User messages sent into a session containing ``needle``, one per send (idempotency
     key): recorded ones and those still queued (no model answers on this gateway)."""
-    history = await client.chat_history(session_key, limit=50)
+    history = (await client.chat_history(session_key, limit=50)).raw
     sent: dict[str, str] = {}
     for message in history.get("messages", []):
         key = str(message.get("idempotencyKey") or message.get("timestamp"))

@@ -299,12 +299,19 @@ async def test_sessions_and_chat(any_client: GatewayClient) -> None:
     patched = await client.sessions_patch(main_key, label="Mission Control main")
     assert patched["key"] == main_key
     listed = await client.sessions_list(agent_id=agent_id, limit=20)
-    assert main_key in [session["key"] for session in listed["sessions"]]
+    assert main_key in [session.key for session in listed.sessions]
 
     child = await client.sessions_create(agent_id, parent_session_key=main_key, label="mc-child")
     child_key = child["key"]
     assert child_key.startswith(f"agent:{agent_id}:")
     assert child_key != main_key
+    rows = await client.sessions_list(agent_id=agent_id, limit=50)
+    main, child_row = rows.get(main_key), rows.get(child_key)
+    assert main is not None
+    assert (main.agent_id, main.label, main.kind) == (agent_id, "Mission Control main", "direct")
+    assert main.updated_at is not None
+    assert child_row is not None
+    assert (child_row.agent_id, child_row.parent_session_key) == (agent_id, main_key)
 
     idempotency_key = uuid.uuid4().hex
     with client.subscribe_run(run_id=idempotency_key) as events:
@@ -314,8 +321,8 @@ async def test_sessions_and_chat(any_client: GatewayClient) -> None:
         event = await events.next(timeout=60.0)
         assert event.payload["runId"] == idempotency_key
     history = await client.chat_history(main_key, limit=10)
-    assert history["sessionKey"] == main_key
-    assert isinstance(history["messages"], list)
+    assert history.session_key == main_key
+    assert isinstance(history.messages, tuple)
 
     reset = await client.sessions_reset(main_key)
     assert reset["ok"] is True

@@ -27,6 +27,7 @@ from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateway.errors import GatewayAlreadyExists
 from mission_control.gateways.models import Gateway
+from mission_control.gateways.schemas import GatewaySessionRead
 from mission_control.organizations.models import Organization, Role
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import (
@@ -302,6 +303,48 @@ async def test_route_by_actor(
 
 
 # -- behaviour against the real gateway --------------------------------------------------------
+
+
+async def test_session_routes_answer_our_own_shapes(
+    runtime: Runtime, http: httpx.AsyncClient, real_gateway: DevGateway
+) -> None:
+    setup = await make_world(runtime, real_gateway)
+    admin, scope = setup.world.as_(Actor.ADMIN), _board(setup.world)
+    await setup.client.chat_send(MAIN_KEY, "shape check", deliver=False)
+
+    listed = await http.get(f"/api/v1/gateways/sessions?{scope}", headers=admin)
+    assert listed.status_code == 200, listed.text
+    main = listed.json()["main_session"]
+    assert set(main) == set(GatewaySessionRead.model_fields)
+    assert main["key"] == MAIN_KEY
+    assert main["agent_id"] == gateway_main_agent_id(GATEWAY_ID)
+    assert main["label"] == "Gateway Agent"
+    assert main["kind"] == "direct"
+    assert main["updated_at"] is not None
+    one = await http.get(f"/api/v1/gateways/sessions/{MAIN_KEY}?{scope}", headers=admin)
+    assert one.json()["session"] == main
+
+    history_url = f"/api/v1/gateways/sessions/{MAIN_KEY}/history?{scope}"
+    messages = await _history_with(http, history_url, admin, "shape check")
+    assert all(set(message) == {"role", "text", "timestamp"} for message in messages)
+    sent = [m for m in messages if m["text"] == "shape check"]
+    assert sent[0]["role"] == "user"
+    assert sent[0]["timestamp"] is not None
+
+
+async def _history_with(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str], text: str
+) -> list[dict[str, Any]]:
+    """The history once it holds ``text``: the gateway appends a sent message on its own time
+    (after a turn that is still running)."""
+    async with asyncio.timeout(90):
+        while True:
+            answer = await http.get(url, headers=headers)
+            assert answer.status_code == 200, answer.text
+            messages: list[dict[str, Any]] = answer.json()["history"]
+            if any(message["text"] == text for message in messages):
+                return messages
+            await asyncio.sleep(0.5)
 
 
 async def test_create_checks_the_connection_and_provisions_the_main_agent(

@@ -150,26 +150,14 @@ async def _until(check: Any, failure: str) -> None:
     pytest.fail(failure)
 
 
-def _texts(history: dict[str, Any]) -> list[str]:
-    texts = []
-    for message in history.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts.append(
-                "\n".join(str(part.get("text")) for part in content if isinstance(part, dict))
-            )
-    return texts
-
-
 async def _session_holds(setup: Setup, *needles: str) -> str:
     """Waits until one message of the main session contains every needle; returns it."""
     found: list[str] = []
 
     async def check() -> bool:
         history = await setup.gateway_client.chat_history(setup.main_key, limit=50)
-        found[:] = [t for t in _texts(history) if all(n in t for n in needles)]
+        texts = [message.text for message in history.messages]
+        found[:] = [t for t in texts if all(n in t for n in needles)]
         return bool(found)
 
     await _until(check, f"the main session never received a message with {needles}")
@@ -257,7 +245,7 @@ async def test_a_main_agent_missing_on_the_gateway_is_refused_without_orphans(
     refused = await client.post(setup.url, headers=setup.world.as_(Actor.ADMIN))
     assert (refused.status_code, _code(refused)) == (409, "gateway_main_not_provisioned")
     sessions = await setup.gateway_client.sessions_list()
-    keys = {s.get("key") for s in sessions.get("sessions", []) if isinstance(s, dict)}
+    keys = {s.key for s in sessions.sessions}
     assert setup.main_key not in keys
     async with runtime.database.unit_of_work() as session:
         statuses = (await session.scalars(select(BoardOnboardingSession.status))).all()

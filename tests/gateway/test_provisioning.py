@@ -122,7 +122,7 @@ async def _transcript_text(
     client = await _client(runtime, gateway_id)
     text = ""
     for _ in range(100):
-        text = str(await client.chat_history(session_key, limit=50))
+        text = str((await client.chat_history(session_key, limit=50)).raw)
         if expected in text:
             break
         await asyncio.sleep(0.1)
@@ -206,8 +206,8 @@ async def test_provision_update_and_delete(runtime: Runtime, gateway: DevGateway
     deleted = await service.delete_agent(runtime, worker)
     assert deleted.ok, deleted.error
     assert await _eventually_gone(client, worker_gid)
-    sessions = (await client.sessions_list()).get("sessions", [])
-    assert not [s for s in sessions if worker_gid in str(s.get("key", ""))]
+    sessions = (await client.sessions_list()).sessions
+    assert not [s for s in sessions if worker_gid in s.key]
     async with runtime.database.unit_of_work() as session:
         assert await session.get(Agent, worker) is None
         types = set(await session.scalars(select(ActivityEvent.event_type)))

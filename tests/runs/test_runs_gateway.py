@@ -92,7 +92,7 @@ async def test_run_succeeds_with_log_reply_usage_and_task_summary(
         assert "run.updated" in streamed
     # One-shot runs delete their child session (board default).
     listing = await runs_client.sessions_list(agent_id="main", limit=500)
-    keys = [row.get("key") for row in listing.get("sessions", [])]
+    keys = [row.key for row in listing.sessions]
     assert run.child_session_key not in keys
     read = await http.get(f"{world.runs_url(task.id)}/{run.id}/log", headers=world.reader.headers)
     assert read.status_code == 200

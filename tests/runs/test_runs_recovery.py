@@ -197,4 +197,4 @@ async def test_run_the_gateway_does_not_know_ends_lost_after_the_grace(
     assert gateway_run_id not in dispatched
     assert run.child_session_key is not None
     listing = await runs_client.sessions_list(agent_id="main", limit=500)
-    assert run.child_session_key not in [row.get("key") for row in listing.get("sessions", [])]
+    assert run.child_session_key not in [row.key for row in listing.sessions]

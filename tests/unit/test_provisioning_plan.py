@@ -11,11 +11,11 @@ from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.core.security import mint_token
 from mission_control.gateway.config_plan import HeartbeatEntry, plan_config_change
+from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning.context import RenderInputs, render_context, user_variables
 from mission_control.provisioning.identities import (
     AgentRef,
-    agent_id_of_session,
     agent_session_key,
     gateway_agent_id,
     workspace_path,
@@ -115,8 +115,8 @@ def test_identities_are_deterministic() -> None:
     # "/" is a valid workspace root (the gateways API accepts it): workspaces sit at the top.
     assert workspace_path("/", worker) == f"/workspace-mc-{AGENT}"
     assert workspace_path("/", main) == f"/workspace-gateway-{GW}"
-    assert agent_id_of_session("agent:abc:main") == "abc"
-    assert agent_id_of_session("agent::main") is None
+    assert agent_id_of("agent:abc:main") == "abc"
+    assert agent_id_of("agent::main") is None
     with pytest.raises(ValueError, match="workspace_root"):
         workspace_path("  ", worker)
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+Model = TypeVar("Model", bound=BaseModel)
 
 REDACTED = "[redacted]"
 # mca_<token id>_<secret> and mcu_...: the id is hex, the secret URL-safe base64 (core.security).
@@ -39,6 +43,10 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.value(item) for item in value]
         return value
+
+    def model(self, model: Model) -> Model:
+        """A copy of ``model`` with every string in it redacted."""
+        return type(model).model_validate(self.value(model.model_dump()))
 
 
 def redact(value: Any, secrets: Iterable[str | None] = ()) -> Any:

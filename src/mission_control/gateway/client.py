@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from mission_control.gateway.connection import EventSubscription, GatewayConnection
@@ -30,6 +31,7 @@ from mission_control.gateway.profile import (
     release_writable_config,
     writable_from_schema,
 )
+from mission_control.gateway.session_keys import SUBAGENT_KIND, agent_id_of, child_session_key
 
 RUN_EVENTS = frozenset({"agent", "chat"})
 
@@ -83,6 +85,50 @@ class AgentRunResult:
     @property
     def ok(self) -> bool:
         return self.error is None and self.status in {"ok", "completed", "done", "success"}
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session of `sessions.list`. 2026.5.7 rows carry no `agentId`: it is read from the
+    key there; `parent_session_key` is `parentSessionKey`, else the legacy `spawnedBy`."""
+
+    key: str
+    agent_id: str | None
+    label: str | None
+    display_name: str | None
+    kind: str | None
+    session_id: str | None
+    parent_session_key: str | None
+    model: str | None
+    updated_at: datetime | None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class SessionList:
+    sessions: tuple[SessionRow, ...]
+
+    def get(self, key: str) -> SessionRow | None:
+        return next((row for row in self.sessions if row.key == key), None)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One `chat.history` message: its role and its text (a list content's text parts joined
+    by newlines; other parts such as tool calls left out)."""
+
+    role: str
+    text: str
+    timestamp: datetime | None
+    raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ChatHistory:
+    session_key: str | None
+    session_id: str | None
+    messages: tuple[ChatMessage, ...]
+    raw: JsonObject = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -371,10 +417,15 @@ class GatewayClient:
 
     async def sessions_list(
         self, *, agent_id: str | None = None, limit: int | None = None
-    ) -> JsonObject:
-        return await self._object(
+    ) -> SessionList:
+        """The session rows of the answer (its `sessions`, or the answer itself when it is a
+        list); entries that are not objects with a string `key` are dropped."""
+        payload = await self.call(
             "sessions.list", _drop_none({"agentId": agent_id, "limit": limit})
         )
+        items = payload.get("sessions") if isinstance(payload, dict) else payload
+        rows = items if isinstance(items, list) else []
+        return SessionList(tuple(_session_row(row) for row in rows if _is_session_row(row)))
 
     async def sessions_patch(self, key: str, **fields: Any) -> JsonObject:
         return await self._object("sessions.patch", {"key": key, **fields})
@@ -404,7 +455,7 @@ class GatewayClient:
                 }
             )
             return await self._object("sessions.create", params)
-        key = f"agent:{agent_id}:subagent:{uuid.uuid4()}"
+        key = child_session_key(agent_id, SUBAGENT_KIND, str(uuid.uuid4()))
         return await self.sessions_patch(key, label=label, spawnedBy=parent_session_key)
 
     # -- chat / agent runs ----------------------------------------------------------------
@@ -429,9 +480,16 @@ class GatewayClient:
 
     async def chat_history(
         self, session_key: str, *, limit: int | None = None, cursor: str | None = None
-    ) -> JsonObject:
+    ) -> ChatHistory:
         params = _drop_none({"sessionKey": session_key, "limit": limit, "cursor": cursor})
-        return await self._object("chat.history", params)
+        payload = await self._object("chat.history", params)
+        messages = payload.get("messages")
+        return ChatHistory(
+            session_key=_opt_str(payload.get("sessionKey")),
+            session_id=_opt_str(payload.get("sessionId")),
+            messages=tuple(map(_chat_message, messages if isinstance(messages, list) else [])),
+            raw=payload,
+        )
 
     async def agent(
         self,
@@ -645,11 +703,8 @@ class GatewayClient:
             payload = await self._object("sessions.describe", {"key": session_key})
             row = payload.get("session")
             return row if isinstance(row, dict) else {}
-        listing = await self.sessions_list(limit=500)
-        for row in listing.get("sessions") or []:
-            if isinstance(row, dict) and row.get("key") == session_key:
-                return row
-        return {}
+        found = (await self.sessions_list(limit=500)).get(session_key)
+        return found.raw if found is not None else {}
 
 
 def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
@@ -670,6 +725,56 @@ def _agent(item: JsonObject) -> GatewayAgent:
         model=item.get("model"),
         raw=item,
     )
+
+
+def _is_session_row(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("key"), str)
+
+
+def _session_row(item: JsonObject) -> SessionRow:
+    key = str(item["key"])
+    return SessionRow(
+        key=key,
+        agent_id=_opt_str(item.get("agentId")) or agent_id_of(key),
+        label=_opt_str(item.get("label")),
+        display_name=_opt_str(item.get("displayName")),
+        kind=_opt_str(item.get("kind")),
+        session_id=_opt_str(item.get("sessionId")),
+        parent_session_key=_opt_str(item.get("parentSessionKey"))
+        or _opt_str(item.get("spawnedBy")),
+        model=_opt_str(item.get("model")),
+        updated_at=_from_epoch_ms(item.get("updatedAt")),
+        raw=item,
+    )
+
+
+def _chat_message(item: object) -> ChatMessage:
+    if not isinstance(item, dict):
+        return ChatMessage(role="", text=str(item), timestamp=None)
+    content = item.get("content")
+    if isinstance(content, list):
+        parts = [
+            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        ]
+        text = "\n".join(part for part in parts if part)
+    else:
+        text = "" if content is None else str(content)
+    return ChatMessage(
+        role=str(item.get("role", "")),
+        text=text,
+        timestamp=_from_epoch_ms(item.get("timestamp")),
+        raw=item,
+    )
+
+
+def _from_epoch_ms(value: object) -> datetime | None:
+    milliseconds = _opt_float(value)
+    if milliseconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(milliseconds / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None  # far outside any date a gateway writes
 
 
 def _agent_file(agent_id: str, item: Any) -> AgentFile:

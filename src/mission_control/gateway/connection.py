@@ -226,6 +226,13 @@ class GatewayConnection:
         return self._connected.is_set()
 
     @property
+    def closed(self) -> bool:
+        """Whether this connection will never serve again: closed by Mission Control, or its
+        supervisor stopped (a wrong token or protocol mismatch on a reconnect, or a crash)."""
+        supervisor = self._supervisor
+        return self._closing or (supervisor is not None and supervisor.done())
+
+    @property
     def last_error(self) -> GatewayError | None:
         """Why the last connection attempt failed (None after a successful handshake)."""
         return self._last_error
@@ -260,7 +267,7 @@ class GatewayConnection:
     async def close(self) -> None:
         self._closing = True
         supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
+        if supervisor is not None and not supervisor.done():
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor

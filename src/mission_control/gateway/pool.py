@@ -6,8 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
+
 from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.connection import ConnectionOptions, GatewayConnection, GatewayTarget
+
+log = structlog.get_logger(__name__)
 
 
 class GatewayPool:
@@ -24,22 +28,37 @@ class GatewayPool:
         return self._closed
 
     async def client(self, target: GatewayTarget) -> GatewayClient:
-        """The connected client for `target`, connecting on first use."""
+        """The connected client for `target`, connecting on first use and again when the pooled
+        connection is closed for good (e.g. the gateway refused its token on a reconnect)."""
         if self._closed:
             raise RuntimeError("gateway pool is closed")
-        existing = self._clients.get(target)
+        existing = self._serving(target)
         if existing is not None:
             return existing
         lock = self._locks.setdefault(target, asyncio.Lock())
         async with lock:
-            existing = self._clients.get(target)
+            existing = self._serving(target)
             if existing is not None:
                 return existing
+            await self._evict(target)
             connection = GatewayConnection(target, self._options)
             await connection.connect()
             client = GatewayClient(connection)
             self._clients[target] = client
             return client
+
+    def _serving(self, target: GatewayTarget) -> GatewayClient | None:
+        client = self._clients.get(target)
+        return client if client is not None and not client.connection.closed else None
+
+    async def _evict(self, target: GatewayTarget) -> None:
+        """Drop a pooled client whose connection stopped; the caller opens a fresh one."""
+        client = self._clients.pop(target, None)
+        if client is None:
+            return
+        error = client.connection.last_error
+        log.info("gateway.pool_evicted", url=target.url, error=str(error) if error else None)
+        await client.connection.close()
 
     def peek(self, target: GatewayTarget) -> GatewayClient | None:
         """The client for `target` if one was opened; never connects (for status displays)."""

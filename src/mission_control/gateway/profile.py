@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mission_control.gateway.frames import JsonObject
+from mission_control.gateway.session_keys import MAIN, session_key
 
 ConfigShape = Literal["agents.entries", "agents.list"]
 ChildSessionMethod = Literal["sessions.create", "spawnedBy"]
@@ -88,7 +89,7 @@ def profile_from_hello(hello: Mapping[str, Any]) -> GatewayProfile:
         tick_interval_ms=_int(policy.get("tickIntervalMs"), 30_000),
         default_agent_id=str(session_defaults.get("defaultAgentId", "main")),
         main_key=str(session_defaults.get("mainKey", "main")),
-        main_session_key=str(session_defaults.get("mainSessionKey", "agent:main:main")),
+        main_session_key=str(session_defaults.get("mainSessionKey", session_key(MAIN))),
         scopes=tuple(str(s) for s in auth.get("scopes", []) if isinstance(s, str)),
         auth_method=auth.get("method") if isinstance(auth.get("method"), str) else None,
         device_token=auth.get("deviceToken") if isinstance(auth.get("deviceToken"), str) else None,

@@ -139,6 +139,32 @@ class GatewayAgentEntry(BaseModel):
     workspace: str | None = None
 
 
+class GatewaySessionRead(BaseModel):
+    """A session on the gateway in our own shape (docs/gateway.md#session-lists-and-history)."""
+
+    key: str
+    agent_id: str | None = Field(
+        default=None, description="The gateway agent the session belongs to."
+    )
+    label: str | None = None
+    display_name: str | None = None
+    kind: str | None = Field(default=None, description="The gateway's kind, e.g. `direct`.")
+    session_id: str | None = Field(
+        default=None, description="The gateway's id of the session's current transcript."
+    )
+    parent_session_key: str | None = None
+    model: str | None = None
+    updated_at: datetime | None = None
+
+
+class HistoryMessageRead(BaseModel):
+    """One message of a session's history: who spoke and the text of what was said."""
+
+    role: str
+    text: str
+    timestamp: datetime | None = None
+
+
 class GatewayStatusRead(BaseModel):
     connected: bool
     gateway_id: uuid.UUID | None = None
@@ -149,10 +175,10 @@ class GatewayStatusRead(BaseModel):
     agents_count: int = 0
     agents: list[GatewayAgentEntry] = Field(default_factory=list)
     sessions_count: int = 0
-    sessions: list[dict[str, Any]] = Field(default_factory=list)
+    sessions: list[GatewaySessionRead] = Field(default_factory=list)
     main_agent_gateway_id: str | None = None
     main_agent_present: bool | None = None
-    main_session: dict[str, Any] | None = None
+    main_session: GatewaySessionRead | None = None
     error: ProblemRead | None = None
 
 
@@ -211,16 +237,16 @@ class SyncReportRead(BaseModel):
 
 
 class SessionListRead(BaseModel):
-    sessions: list[dict[str, Any]]
-    main_session: dict[str, Any] | None = None
+    sessions: list[GatewaySessionRead]
+    main_session: GatewaySessionRead | None = None
 
 
 class SessionRead(BaseModel):
-    session: dict[str, Any]
+    session: GatewaySessionRead
 
 
 class SessionHistoryRead(BaseModel):
-    history: list[Any]
+    history: list[HistoryMessageRead]
 
 
 class SessionMessage(BaseModel):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,16 +18,16 @@ from mission_control.core.errors import InvalidInput, NotFound
 from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
 from mission_control.core.unit_of_work import end_transaction
-from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.client import ChatMessage, GatewayClient, SessionRow
 from mission_control.gateway.errors import GatewayError
+from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways import repository
 from mission_control.gateways.failures import gateway_failure
 from mission_control.gateways.models import Gateway
-from mission_control.gateways.status import sessions_of
+from mission_control.gateways.schemas import GatewaySessionRead, HistoryMessageRead
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import (
-    agent_id_of_session,
     gateway_agent_id,
     gateway_main_agent_id,
     gateway_main_session_key,
@@ -47,7 +46,7 @@ class SessionScope:
         return gateway_main_session_key(self.gateway.id)
 
     def allows(self, key: str) -> bool:
-        agent_id = agent_id_of_session(key)
+        agent_id = agent_id_of(key)
         if agent_id is None:
             return False
         return self.agent_ids is None or agent_id in self.agent_ids
@@ -113,55 +112,71 @@ def _redactor(runtime: Runtime, scope: SessionScope) -> Redactor:
     return Redactor([runtime.operator_token, runtime.gateway_target(scope.gateway).token])
 
 
-async def _sessions(client: GatewayClient, scope: SessionScope) -> list[dict[str, Any]]:
-    listed = sessions_of(await client.sessions_list())
-    return [item for item in listed if scope.allows(str(item.get("key", "")))]
+def session_read(row: SessionRow) -> GatewaySessionRead:
+    return GatewaySessionRead(
+        key=row.key,
+        agent_id=row.agent_id,
+        label=row.label,
+        display_name=row.display_name,
+        kind=row.kind,
+        session_id=row.session_id,
+        parent_session_key=row.parent_session_key,
+        model=row.model,
+        updated_at=row.updated_at,
+    )
+
+
+def message_read(message: ChatMessage) -> HistoryMessageRead:
+    return HistoryMessageRead(role=message.role, text=message.text, timestamp=message.timestamp)
+
+
+async def _sessions(
+    client: GatewayClient, scope: SessionScope, redactor: Redactor
+) -> list[GatewaySessionRead]:
+    listed = (await client.sessions_list()).sessions
+    return [redactor.model(session_read(row)) for row in listed if scope.allows(row.key)]
 
 
 async def list_sessions(
     session: AsyncSession, runtime: Runtime, scope: SessionScope
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[GatewaySessionRead], GatewaySessionRead | None]:
     try:
         client = await _client(session, runtime, scope)
-        items = await _sessions(client, scope)
+        items = await _sessions(client, scope, _redactor(runtime, scope))
     except GatewayError as error:
         raise gateway_failure(error, "Gateway session list failed") from error
-    main = next((item for item in items if item.get("key") == scope.main_key), None)
-    redactor = _redactor(runtime, scope)
-    return redactor.value(items), redactor.value(main)
+    main = next((item for item in items if item.key == scope.main_key), None)
+    return items, main
 
 
 async def get_session(
     session: AsyncSession, runtime: Runtime, scope: SessionScope, key: str
-) -> dict[str, Any]:
+) -> GatewaySessionRead:
     if not scope.allows(key):
         raise NotFound("Session not found.")
     try:
         client = await _client(session, runtime, scope)
-        items = await _sessions(client, scope)
+        items = await _sessions(client, scope, _redactor(runtime, scope))
     except GatewayError as error:
         raise gateway_failure(error, "Gateway session list failed") from error
-    found = next((item for item in items if item.get("key") == key), None)
+    found = next((item for item in items if item.key == key), None)
     if found is None:
         raise NotFound("Session not found.")
-    redacted: dict[str, Any] = _redactor(runtime, scope).value(found)
-    return redacted
+    return found
 
 
 async def session_history(
     session: AsyncSession, runtime: Runtime, scope: SessionScope, key: str, limit: int | None
-) -> list[Any]:
+) -> list[HistoryMessageRead]:
     if not scope.allows(key):
         raise NotFound("Session not found.")
     try:
         client = await _client(session, runtime, scope)
-        payload = await client.chat_history(key, limit=limit)
+        history = await client.chat_history(key, limit=limit)
     except GatewayError as error:
         raise gateway_failure(error, "Gateway session history failed") from error
-    messages = payload.get("messages")
-    history = messages if isinstance(messages, list) else sessions_of(payload)
-    redacted: list[Any] = _redactor(runtime, scope).value(history)
-    return redacted
+    redactor = _redactor(runtime, scope)
+    return [redactor.model(message_read(message)) for message in history.messages]
 
 
 async def send_message(

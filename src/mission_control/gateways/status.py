@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from mission_control.access.service import require_admin
 from mission_control.core.errors import RateLimited
@@ -36,6 +35,7 @@ from mission_control.gateways.schemas import (
     PairingRead,
     ProblemRead,
 )
+from mission_control.gateways.sessions import session_read
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning.identities import gateway_main_agent_id, gateway_main_session_key
 from mission_control.webhooks.service import TokenBuckets
@@ -47,15 +47,6 @@ REQUEST_CONNECT_SECONDS = 8.0
 PROBE_OPTIONS = ConnectionOptions(connect_timeout=10.0, request_timeout=10.0)
 # Probing makes the server connect to a URL an admin typed: a handful per minute per user.
 PROBE_LIMITS = TokenBuckets(capacity=5.0, per_second=5.0 / 60.0)
-
-
-def sessions_of(payload: Any) -> list[dict[str, Any]]:
-    """The session objects of a ``sessions.list`` answer
-    (docs/gateway.md#session-lists-and-history)."""
-    items = payload.get("sessions") if isinstance(payload, dict) else payload
-    if not isinstance(items, list | tuple):
-        return []
-    return [item for item in items if isinstance(item, dict)]
 
 
 def _device_id(runtime: Runtime) -> str | None:
@@ -154,7 +145,7 @@ async def _report(
         ]
         status.agents_count = len(status.agents)
     if sessions_task in done:
-        status.sessions = sessions_of(sessions_task.result())
+        status.sessions = [session_read(row) for row in sessions_task.result().sessions]
         status.sessions_count = len(status.sessions)
     if pending:
         status.error = ProblemRead(
@@ -173,14 +164,15 @@ async def _report(
         status.main_agent_gateway_id = main_id
         if listed_task in done:
             status.main_agent_present = listed_task.result().get(main_id) is not None
-        status.main_session = next((s for s in status.sessions if s.get("key") == main_key), None)
+        status.main_session = next((s for s in status.sessions if s.key == main_key), None)
     return status
 
 
 def _redacted(status: GatewayStatusRead, redactor: Redactor) -> GatewayStatusRead:
     """Session entries and messages come from the gateway: no token leaves through them."""
-    status.sessions = redactor.value(status.sessions)
-    status.main_session = redactor.value(status.main_session)
+    status.sessions = [redactor.model(session) for session in status.sessions]
+    if status.main_session is not None:
+        status.main_session = redactor.model(status.main_session)
     if status.error is not None:
         status.error.message = redactor.text(status.error.message)
         status.error.details = redactor.value(status.error.details)

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from mission_control.core.text import slugify
+from mission_control.gateway.session_keys import session_key
 
 MAIN_AGENT_PREFIX = "mc-gateway-"
 LEAD_AGENT_PREFIX = "lead-"
@@ -20,10 +21,6 @@ MAIN_SESSION_LABEL = "Gateway Agent"
 
 def gateway_main_agent_id(gateway_id: uuid.UUID) -> str:
     return f"{MAIN_AGENT_PREFIX}{gateway_id}"
-
-
-def session_key(agent_id: str, rest: str = "main") -> str:
-    return f"agent:{agent_id}:{rest}".lower()
 
 
 def gateway_main_session_key(gateway_id: uuid.UUID) -> str:
@@ -41,16 +38,6 @@ def lead_agent_id(board_id: uuid.UUID) -> str:
 
 def worker_agent_id(agent_id: uuid.UUID) -> str:
     return f"{WORKER_AGENT_PREFIX}{agent_id}"
-
-
-def agent_id_of_session(key: str | None) -> str | None:
-    """``agent:<id>:<rest>`` -> ``<id>``; None for anything else."""
-    if not key:
-        return None
-    parts = key.split(":")
-    if len(parts) >= 3 and parts[0] == "agent" and parts[1] and parts[2]:
-        return parts[1]
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from mission_control.core import events
 from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
+from mission_control.gateway import session_keys
 from mission_control.gateway.client import AgentRun, GatewayClient
 from mission_control.gateway.connection import EventSubscription
 from mission_control.gateway.errors import (
@@ -81,10 +82,9 @@ class Outcome:
 def child_session_key(parent_session_key: str, run_id: uuid.UUID) -> str:
     """`agent:<agentId>:mcrun:<run id>`: the agent comes from the parent key, the rest is the
     run's own id, so a retried dispatch names the same session."""
-    parts = parent_session_key.split(":")
-    if len(parts) < 3 or parts[0] != "agent" or not parts[1]:
-        raise ValueError(f"not an agent session key: {parent_session_key!r}")
-    return f"agent:{parts[1]}:{CHILD_KIND}:{run_id}"
+    return session_keys.child_session_key(
+        session_keys.owning_agent_id(parent_session_key), CHILD_KIND, str(run_id)
+    )
 
 
 def task_message(task: Task, run: TaskRun) -> str:
@@ -445,7 +445,7 @@ class _Driver:
 
     async def _create_child(self, client: GatewayClient, run: TaskRun, key: str) -> None:
         assert run.parent_session_key is not None
-        agent_id = key.split(":")[1]
+        agent_id = session_keys.owning_agent_id(key)
 
         async def create() -> None:
             assert run.parent_session_key is not None

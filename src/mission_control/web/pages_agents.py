@@ -20,8 +20,10 @@ from mission_control.agents.models import Agent
 from mission_control.agents.schemas import AgentCreate, AgentRead, AgentUpdate
 from mission_control.boards import service as boards
 from mission_control.core.errors import DomainError, InvalidInput
+from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways import repository as gateways
 from mission_control.gateways import sessions
+from mission_control.gateways.schemas import GatewaySessionRead
 from mission_control.provisioning import service as provisioning
 from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
@@ -187,7 +189,7 @@ async def create(web: WebDep) -> Response:
 
 async def _agent_sessions(
     session: AsyncSession, web: Web, tx: Tx, agent: AgentRead
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[GatewaySessionRead], str]:
     """The agent's gateway sessions, or why they cannot be listed."""
     try:
         scope = await sessions.resolve(
@@ -196,9 +198,8 @@ async def _agent_sessions(
         items, _ = await sessions.list_sessions(session, web.runtime, scope)
     except DomainError as error:
         return [], error.message
-    own = agent.openclaw_session_id or ""
-    prefix = own.rsplit(":", 1)[0] + ":" if ":" in own else own
-    return [item for item in items if str(item.get("key", "")).startswith(prefix)], ""
+    own = agent_id_of(agent.openclaw_session_id)
+    return [item for item in items if own is not None and item.agent_id == own], ""
 
 
 async def _detail(
@@ -232,7 +233,7 @@ async def _detail(
         viewer = tx.viewer
         files: list[console_actions.WorkspaceFile] = []
         files_error = ""
-        session_items: list[dict[str, Any]] = []
+        session_items: list[GatewaySessionRead] = []
         sessions_error = ""
         # A live refresh swaps only the status and activity regions: skip the gateway calls.
         refresh = web.request.headers.get("x-console-refresh") == "1"

@@ -16,6 +16,7 @@ from mission_control.access.service import require_admin
 from mission_control.agents import lifecycle
 from mission_control.agents import repository as agents_repository
 from mission_control.core.errors import DomainError
+from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways import service, sessions
 from mission_control.gateways.models import Gateway
 from mission_control.gateways.schemas import (
@@ -25,7 +26,6 @@ from mission_control.gateways.schemas import (
     SessionMessage,
 )
 from mission_control.gateways.status import gateway_status
-from mission_control.provisioning.identities import agent_id_of_session
 from mission_control.provisioning.sync import SyncOptions
 from mission_control.web.formdata import Form
 from mission_control.web.rendering import render
@@ -216,7 +216,7 @@ async def _detail(
         report=report,
         errors=errors or {},
         form=form or {},
-        agent_of=agent_id_of_session,
+        agent_of=agent_id_of,
     )
 
 
@@ -305,25 +305,10 @@ async def _session_page(
         viewer=viewer,
         gateway=gateway,
         key=key,
-        history=[_history_entry(item) for item in history],
+        history=history,
         errors=errors or {},
         sent=sent,
     )
-
-
-def _history_entry(item: Any) -> dict[str, str]:
-    """A history message as role + text (content may be a string or a list of parts)."""
-    if not isinstance(item, dict):
-        return {"role": "", "text": str(item)}
-    content = item.get("content")
-    if isinstance(content, list):
-        parts = [
-            str(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
-        ]
-        text = "\n".join(part for part in parts if part)
-    else:
-        text = "" if content is None else str(content)
-    return {"role": str(item.get("role", "")), "text": text}
 
 
 @router.get("/gateways/{gateway_id}/sessions/{key:path}/history")
