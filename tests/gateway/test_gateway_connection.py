@@ -45,6 +45,10 @@ class ScriptedGateway:
         # Error objects for the next config.patch calls, in order (then success).
         self.patch_errors: list[dict[str, Any]] = []
         self.patch_calls: list[tuple[float, str]] = []
+        # Config writes (config.patch, agents.delete) take this long; the most in flight at once.
+        self.write_delay = 0.0
+        self.writes_in_flight = 0
+        self.most_writes_in_flight = 0
         self.server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -109,7 +113,26 @@ class ScriptedGateway:
             await self._reply(ws, request_id, {"runId": params["idempotencyKey"], "status": "ok"})
         elif method == "config.get":
             await self._reply(ws, request_id, {"config": {}, "hash": f"h{len(self.patch_calls)}"})
-        elif method == "config.patch":
+        elif method in ("config.patch", "agents.delete"):
+            await self._write(ws, request_id, method, params)
+        elif method == "silence":
+            ticking.clear()
+            await self._reply(ws, request_id, {})
+        elif method == "drop":
+            await ws.close()
+
+    async def _write(
+        self, ws: ServerConnection, request_id: str, method: str, params: dict[str, Any]
+    ) -> None:
+        self.writes_in_flight += 1
+        self.most_writes_in_flight = max(self.most_writes_in_flight, self.writes_in_flight)
+        try:
+            await asyncio.sleep(self.write_delay)
+        finally:
+            self.writes_in_flight -= 1
+        if method == "agents.delete":
+            await self._reply(ws, request_id, {"ok": True, "agentId": params["agentId"]})
+        else:
             self.patch_calls.append((time.monotonic(), params["baseHash"]))
             if self.patch_errors:
                 error = self.patch_errors.pop(0)
@@ -117,11 +140,6 @@ class ScriptedGateway:
                 await ws.send(json.dumps(frame))
             else:
                 await self._reply(ws, request_id, {"ok": True})
-        elif method == "silence":
-            ticking.clear()
-            await self._reply(ws, request_id, {})
-        elif method == "drop":
-            await ws.close()
 
     async def _reply(self, ws: ServerConnection, request_id: str, payload: Any) -> None:
         with_ok = {"type": "res", "id": request_id, "ok": True, "payload": payload}
@@ -293,3 +311,23 @@ async def test_config_patch_fresh_gives_up_on_long_rate_limits(
         )
     assert caught.value.retry_after == 90.0
     assert len(scripted.patch_calls) == 1
+
+
+async def test_config_writes_go_one_at_a_time_other_calls_do_not_wait(
+    connection: GatewayConnection, scripted: ScriptedGateway
+) -> None:
+    """Two config writes in flight make the real gateway supersede a reload and restart; the
+    connection sends them one after the other, while other requests pass alongside."""
+    scripted.write_delay = 0.3
+    client = GatewayClient(connection)
+    started = time.monotonic()
+    deleting = asyncio.create_task(client.agents_delete("mc-old"))
+    patching = asyncio.create_task(client.config_patch({"a": 1}, base_hash="h0"))
+    await asyncio.sleep(0.05)
+    echoed = await client.call("echo", {"delay": 0})
+    echo_time = time.monotonic() - started
+    await asyncio.gather(deleting, patching)
+    assert echoed == {"delay": 0}
+    assert echo_time < 0.3  # not held behind the writes
+    assert scripted.most_writes_in_flight == 1
+    assert time.monotonic() - started >= 0.6  # the two writes ran back to back

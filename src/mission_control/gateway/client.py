@@ -36,6 +36,22 @@ from mission_control.gateway.session_keys import SUBAGENT_KIND, agent_id_of, chi
 RUN_EVENTS = frozenset({"agent", "chat"})
 
 
+# Methods that write the gateway's config file. One at a time per connection: while the gateway
+# applies one write's reload, a second write supersedes it ("config reload superseded"), the
+# gateway cannot commit the first reload and restarts to recover (measured on 2026.9.6: an
+# agents.delete of a converted agent overlapping the config.patch that registered its new id).
+CONFIG_WRITES = frozenset(
+    {
+        "config.patch",
+        "config.apply",
+        "config.set",
+        "agents.create",
+        "agents.update",
+        "agents.delete",
+    }
+)
+
+
 @dataclass(frozen=True)
 class GatewayAgent:
     id: str
@@ -216,6 +232,9 @@ class GatewayClient:
     async def call(
         self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
+        if method in CONFIG_WRITES:
+            async with self.connection.config_writes:
+                return await self.connection.request(method, params, timeout=timeout)
         return await self.connection.request(method, params, timeout=timeout)
 
     async def _object(

@@ -214,6 +214,10 @@ class GatewayConnection:
         self._closing = False
         self._last_error: GatewayError | None = None
         self._last_seen = 0.0
+        # Held around every call that writes the gateway's config (see CONFIG_WRITES in
+        # client.py): two writes in flight at once make the gateway supersede one reload and
+        # then restart to recover, dropping every caller's requests while it does.
+        self.config_writes = asyncio.Lock()
 
     @property
     def profile(self) -> GatewayProfile:
