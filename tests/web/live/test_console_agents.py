@@ -123,7 +123,10 @@ async def test_worker_created_on_the_page_comes_online_then_sync_history_delete(
     await expect(page.get_by_role("heading", name="Gateway Fleet gateway")).to_be_visible(
         timeout=PAGE_TIMEOUT_MS
     )
-    await expect(page.locator(f'[data-agent-row="{name}"]')).to_have_count(0)
+    # The reconciler deletes it from the gateway, then the row; the live region follows.
+    await expect(page.locator(f'[data-agent-row="{name}"]')).to_have_count(
+        0, timeout=PAGE_TIMEOUT_MS
+    )
     await expect(page.locator("[data-gateway-agents]")).not_to_contain_text(
         re.compile(f"mc-{agent_id}"), timeout=PAGE_TIMEOUT_MS
     )
