@@ -6,11 +6,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from mission_control.agents.models import Agent
 from mission_control.app import build_runtime
@@ -19,19 +16,6 @@ from mission_control.core.db import Database
 from mission_control.provisioning import lease, repository, service
 from mission_control.settings import Settings
 from tests.support import task_factories
-from tests.support.database import empty_all_tables
-
-
-@pytest.fixture
-async def pg_database(
-    postgresql_url: str, database_pool: dict[str, Database]
-) -> AsyncIterator[Database]:
-    db = database_pool.get(postgresql_url)
-    if db is None:
-        db = database_pool[postgresql_url] = Database(postgresql_url)
-    await empty_all_tables(db)
-    yield db
-    await empty_all_tables(db)
 
 
 async def _owner(database: Database, agent_id: uuid.UUID) -> str | None:

@@ -4,7 +4,6 @@ and the loser gets the 409 naming the winner (PostgreSQL, separate sessions)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -16,19 +15,6 @@ from mission_control.core.db import Database
 from mission_control.core.errors import Conflict
 from mission_control.tasks.actors import agent_caller
 from tests.support import task_factories
-from tests.support.database import empty_all_tables
-
-
-@pytest.fixture
-async def pg_database(
-    postgresql_url: str, database_pool: dict[str, Database]
-) -> AsyncIterator[Database]:
-    db = database_pool.get(postgresql_url)
-    if db is None:
-        db = database_pool[postgresql_url] = Database(postgresql_url)
-    await empty_all_tables(db)
-    yield db
-    await empty_all_tables(db)
 
 
 def _request(task_id: object) -> ApprovalCreate:

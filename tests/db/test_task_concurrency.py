@@ -4,7 +4,6 @@ after the other (both apply); a write from a stale read is refused by the versio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -16,19 +15,6 @@ from mission_control.tasks.actors import agent_caller
 from mission_control.tasks.models import Task
 from mission_control.tasks.schemas import TaskUpdate
 from tests.support import task_factories
-from tests.support.database import empty_all_tables
-
-
-@pytest.fixture
-async def pg_database(
-    postgresql_url: str, database_pool: dict[str, Database]
-) -> AsyncIterator[Database]:
-    db = database_pool.get(postgresql_url)
-    if db is None:
-        db = database_pool[postgresql_url] = Database(postgresql_url)
-    await empty_all_tables(db)
-    yield db
-    await empty_all_tables(db)
 
 
 async def _stored(database: Database, task_id: object) -> Task:
