@@ -10,6 +10,7 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.models import BoardGroupMemory, BoardMemory
 from mission_control.notifications.models import Notification
 from mission_control.onboarding.models import BoardOnboardingSession
+from mission_control.provisioning.models import TemplateSync
 from mission_control.organizations.models import (
     BoardAccessGrant,
     Organization,
@@ -63,6 +64,7 @@ __all__ = [
     "TaskRun",
     "TaskRunLogEntry",
     "TaskTag",
+    "TemplateSync",
     "User",
     "UserToken",
 ]
