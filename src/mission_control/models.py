@@ -10,13 +10,13 @@ from mission_control.gateways.models import Gateway
 from mission_control.memory.models import BoardGroupMemory, BoardMemory
 from mission_control.notifications.models import Notification
 from mission_control.onboarding.models import BoardOnboardingSession
-from mission_control.provisioning.models import TemplateSync
 from mission_control.organizations.models import (
     BoardAccessGrant,
     Organization,
     OrganizationInvite,
     OrganizationMember,
 )
+from mission_control.provisioning.models import TemplateSync
 from mission_control.runs.models import BoardRunPolicy, TaskRun, TaskRunLogEntry
 from mission_control.tasks.models import (
     BoardCustomField,

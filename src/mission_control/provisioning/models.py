@@ -39,9 +39,7 @@ class TemplateSync(UUIDPrimaryKey, Base):
     reset_sessions: Mapped[bool] = mapped_column(Boolean, default=False)
     rotate_tokens: Mapped[bool] = mapped_column(Boolean, default=False)
     force_bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)
-    board_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("boards.id", ondelete="SET NULL")
-    )
+    board_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("boards.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     # The report so far, in SyncReportRead's fields; written after each phase of the run.
     report: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
