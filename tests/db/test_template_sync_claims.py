@@ -84,7 +84,8 @@ async def test_of_two_runners_exactly_one_runs_the_sync(
     row = await _row(database, sync_id)
     assert row.status == "failed"
     assert [e["message"] for e in row.report["errors"]] == [NO_URL]
-    assert row.finished_at is not None and row.lease_owner is None
+    assert row.finished_at is not None
+    assert row.lease_owner is None
     # A finished sync is never run again.
     assert await sync_jobs.run_sync(runtime, sync_id, "three") is False
 
@@ -117,4 +118,5 @@ async def test_a_running_sync_under_a_live_lease_is_left_alone(
         row.lease_owner, row.lease_until = "request-alive", utcnow() + timedelta(seconds=30)
     assert await sync_jobs.run_due_syncs(runtime) == 0
     row = await _row(database, sync_id)
-    assert row.status == "running" and row.lease_owner == "request-alive"
+    assert row.status == "running"
+    assert row.lease_owner == "request-alive"
