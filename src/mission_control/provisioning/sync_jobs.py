@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mission_control.core.clock import utcnow
-from mission_control.core.logging import get_logger
+from mission_control.core.logging import background_context, get_logger
 from mission_control.core.runtime import Runtime, RuntimePart
 from mission_control.provisioning import repository, service
 from mission_control.provisioning.models import FINISHED_STATUSES, TemplateSync
@@ -199,8 +199,11 @@ class SyncRunners:
         self.tasks: set[asyncio.Task[bool]] = set()
 
     def start(self, sync_id: uuid.UUID) -> asyncio.Task[bool]:
+        # Its own logging context: the sync outlives the request that started it.
         task = asyncio.get_running_loop().create_task(
-            run_sync(self.runtime, sync_id, "request"), name=f"template-sync-{sync_id}"
+            run_sync(self.runtime, sync_id, "request"),
+            name=f"template-sync-{sync_id}",
+            context=background_context(sync_id=str(sync_id)),
         )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
