@@ -46,6 +46,7 @@ from mission_control.onboarding.router import router as onboarding_router
 from mission_control.organizations.router import invites_router
 from mission_control.organizations.router import router as organizations_router
 from mission_control.provisioning.reconciler import running_reconciler
+from mission_control.provisioning.sync_jobs import SYNC_RUNNERS
 from mission_control.runs.agent_router import router as runs_agent_router
 from mission_control.runs.executor import running_runs
 from mission_control.runs.router import router as runs_router
@@ -154,6 +155,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             ):
                 yield
         finally:
+            # Syncs cut short keep their rows; another process (or the next start) takes
+            # them over once their lease lapses.
+            await runtime.part(SYNC_RUNNERS).close()
             await runtime.gateway_pool.close()
             await runtime.database.dispose()
             log.info("shutdown")

@@ -16,6 +16,7 @@ from mission_control.organizations.models import (
     OrganizationInvite,
     OrganizationMember,
 )
+from mission_control.provisioning.models import TemplateSync
 from mission_control.runs.models import BoardRunPolicy, TaskRun, TaskRunLogEntry
 from mission_control.tasks.models import (
     BoardCustomField,
@@ -63,6 +64,7 @@ __all__ = [
     "TaskRun",
     "TaskRunLogEntry",
     "TaskTag",
+    "TemplateSync",
     "User",
     "UserToken",
 ]

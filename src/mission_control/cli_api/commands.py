@@ -6,6 +6,7 @@ with the server's message when something fails."""
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -37,6 +38,9 @@ gateways_app = typer.Typer(
     no_args_is_help=True,
 )
 tokens_app = typer.Typer(help="Your personal API tokens (mcu_...).", no_args_is_help=True)
+
+SYNC_RUNNING = ("queued", "running")
+SYNC_POLL_SECONDS = 0.5
 
 BoardOption = Annotated[str | None, typer.Option("--board", help="Only this board (id).")]
 
@@ -311,7 +315,8 @@ def gateways_sync(
 ) -> None:
     """Re-render and re-write every agent's workspace on a gateway, through the server; prints
     the report and exits 1 when it lists errors."""
-    report = Api.from_options(url, token).post(
+    api = Api.from_options(url, token)
+    report = api.post(
         f"{API}/gateways/{gateway_id}/templates/sync",
         None,
         include_main=include_main,
@@ -319,10 +324,20 @@ def gateways_sync(
         rotate_tokens=rotate_tokens,
         force_bootstrap=force_bootstrap,
         board_id=board,
+        wait=False,
     )
+    report = _until_sync_finished(api, gateway_id, report)
     emit(report, as_json)
     if report.get("errors"):
         raise typer.Exit(1)
+
+
+def _until_sync_finished(api: Api, gateway_id: str, report: dict[str, Any]) -> dict[str, Any]:
+    """Follows a sync the server is still running until it ends (docs/gateway.md)."""
+    while report.get("status") in SYNC_RUNNING:
+        time.sleep(SYNC_POLL_SECONDS)
+        report = api.get(f"{API}/gateways/{gateway_id}/templates/syncs/{report['id']}")
+    return report
 
 
 # -- personal API tokens ----------------------------------------------------------------------

@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from mission_control.auth import RuntimeDep, SessionDep, UserDep
 from mission_control.core.api import API_PREFIX
 from mission_control.core.pagination import Page, PageDep
-from mission_control.gateways import service, sessions
+from mission_control.gateways import service, sessions, syncs
 from mission_control.gateways import status as gateway_status
 from mission_control.gateways.schemas import (
     GatewayAdminRead,
@@ -187,20 +187,29 @@ async def get_gateway_status(
     return await service.status_of(session, runtime, context, gateway_id)
 
 
-@router.post("/{gateway_id}/templates/sync", response_model=SyncReportRead)
+@router.post(
+    "/{gateway_id}/templates/sync",
+    response_model=SyncReportRead,
+    responses={202: {"model": SyncReportRead, "description": "Accepted; still running."}},
+)
 async def sync_templates(
     gateway_id: uuid.UUID,
     context: UserDep,
     session: SessionDep,
     runtime: RuntimeDep,
+    response: Response,
     include_main: bool = True,
     reset_sessions: bool = False,
     rotate_tokens: bool = False,
     force_bootstrap: bool = False,
     board_id: uuid.UUID | None = None,
+    wait: Annotated[
+        bool, Query(description="Wait (up to 60 s) for the sync to finish; false: answer 202.")
+    ] = True,
 ) -> SyncReportRead:
-    """Re-render and re-write every agent's workspace on this gateway; always answers with the
-    report (problems are in ``errors``)."""
+    """Re-render and re-write every agent's workspace on this gateway. The sync is recorded and
+    run after the commit; the answer is its report (200, problems are in ``errors``) once it
+    finished, or 202 with its id and ``Location`` while it runs."""
     options = SyncOptions(
         include_main=include_main,
         reset_sessions=reset_sessions,
@@ -208,5 +217,35 @@ async def sync_templates(
         force_bootstrap=force_bootstrap,
         board_id=board_id,
     )
-    report = await service.sync_gateway_templates(session, runtime, context, gateway_id, options)
-    return service.report_read(report)
+    if wait:
+        row = await syncs.sync_gateway_templates(session, runtime, context, gateway_id, options)
+    else:
+        row = await syncs.request_sync(session, runtime, context, gateway_id, options)
+    if not syncs.is_finished(row):
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"{router.prefix}/{gateway_id}/templates/syncs/{row.id}"
+    return syncs.report_read(row)
+
+
+@router.get("/{gateway_id}/templates/syncs", response_model=Page[SyncReportRead])
+async def list_template_syncs(
+    gateway_id: uuid.UUID, context: UserDep, session: SessionDep, page: PageDep
+) -> Page[SyncReportRead]:
+    """This gateway's template syncs, newest first, each with its status and report."""
+    items, total = await syncs.list_syncs(
+        session, context, gateway_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[syncs.report_read(row) for row in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{gateway_id}/templates/syncs/{sync_id}", response_model=SyncReportRead)
+async def get_template_sync(
+    gateway_id: uuid.UUID, sync_id: uuid.UUID, context: UserDep, session: SessionDep
+) -> SyncReportRead:
+    """One template sync: its status and its report so far."""
+    return syncs.report_read(await syncs.get_sync(session, context, gateway_id, sync_id))

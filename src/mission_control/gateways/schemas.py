@@ -220,6 +220,14 @@ class SyncErrorRead(BaseModel):
 
 
 class SyncReportRead(BaseModel):
+    id: uuid.UUID = Field(description="The sync: read it at .../templates/syncs/{id}.")
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+        description="queued or running: the report is what is done so far; failed: its "
+        "errors list what went wrong."
+    )
+    requested_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     gateway_id: uuid.UUID
     include_main: bool
     reset_sessions: bool

@@ -1,5 +1,5 @@
 """Gateway rules: admins register gateways (the token is encrypted and never handed back), create
-and update check the connection and ensure the gateway-main agent, template sync."""
+and update check the connection and ensure the gateway-main agent (template sync: syncs.py)."""
 
 from __future__ import annotations
 
@@ -27,15 +27,12 @@ from mission_control.gateways.schemas import (
     GatewayStatusRead,
     GatewayUpdate,
     MainAgentRead,
-    SyncErrorRead,
-    SyncReportRead,
 )
 from mission_control.gateways.status import gateway_status
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning import repository as provisioning_repository
 from mission_control.provisioning import service as provisioning
 from mission_control.provisioning.identities import gateway_main_agent_id
-from mission_control.provisioning.sync import SyncOptions, SyncReport, sync_templates
 
 CLEANUP_TIMEOUT_SECONDS = 20.0
 
@@ -235,7 +232,7 @@ async def delete_gateway(
     return GatewayDeleted(id=gateway.id, main_agent_removed=failure is None, warning=warning)
 
 
-# -- connection check, gateway-main agent and template sync (docs/gateway.md#gateway-admin-api)
+# -- connection check and gateway-main agent (docs/gateway.md#gateway-admin-api)
 
 
 async def _converge(
@@ -332,53 +329,3 @@ async def status_of(
     gateway = await require_gateway(session, context, gateway_id)
     await end_transaction(session)
     return await gateway_status(runtime, gateway)
-
-
-async def sync_gateway_templates(
-    session: AsyncSession,
-    runtime: Runtime,
-    context: UserContext,
-    gateway_id: uuid.UUID,
-    options: SyncOptions,
-) -> SyncReport:
-    """Template sync entry point; problems are reported in the result, not raised
-    (docs/gateway.md#template-sync-from-the-api)."""
-    require_admin(context)
-    gateway = await require_gateway(session, context, gateway_id)
-    activity.record(
-        session,
-        "gateway.templates.sync",
-        f"Template sync of gateway {gateway.name} requested.",
-        organization_id=context.organization.id,
-        actor_user_id=context.user.id,
-        details={"gateway_id": str(gateway.id)},
-    )
-    await end_transaction(session)
-    if options.include_main:
-        await provisioning.ensure_gateway_main_agent(runtime, gateway.id)
-    return await sync_templates(runtime, gateway.id, options)
-
-
-def report_read(report: SyncReport) -> SyncReportRead:
-    return SyncReportRead(
-        gateway_id=report.gateway_id,
-        include_main=report.include_main,
-        reset_sessions=report.reset_sessions,
-        agents_updated=report.agents_updated,
-        agents_skipped=report.agents_skipped,
-        main_updated=report.main_updated,
-        config_patched=report.config_patched,
-        kept_heartbeating=list(report.kept_heartbeating),
-        errors=[
-            SyncErrorRead(
-                message=e.message, agent_id=e.agent_id, agent_name=e.agent_name, board_id=e.board_id
-            )
-            for e in report.errors
-        ],
-        warnings=[
-            SyncErrorRead(
-                message=w.message, agent_id=w.agent_id, agent_name=w.agent_name, board_id=w.board_id
-            )
-            for w in report.warnings
-        ],
-    )

@@ -21,7 +21,7 @@ from mission_control.core.leader import LeaderLock
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.errors import GatewayError
-from mission_control.provisioning import batch, executor, repository, service
+from mission_control.provisioning import batch, executor, repository, service, sync_jobs
 from mission_control.provisioning.context import agent_ref
 from mission_control.provisioning.identities import MAIN_SESSION_LABEL, agent_session_key
 from mission_control.provisioning.wakes import WakeWatcher
@@ -61,6 +61,9 @@ class Reconciler:
         self.owner = f"reconciler-{uuid.uuid4().hex[:16]}"
         self.wakes = WakeWatcher(runtime)
         self._started = False
+        # Template syncs waiting for a runner: driven beside the rounds, never inside one, so
+        # a long sync does not hold back provisioning.
+        self._syncs: asyncio.Task[int] | None = None
 
     def _ready(self, agent_id: uuid.UUID, now: datetime) -> bool:
         state = self._backoff.get(agent_id)
@@ -215,6 +218,23 @@ class Reconciler:
             )
         report.rewoken.append(agent_id)
 
+    def drive_syncs(self) -> None:
+        """Starts running the template syncs due (queued, or abandoned by a dead process)
+        unless that is already under way."""
+        if self._syncs is None or self._syncs.done():
+            self._syncs = asyncio.get_running_loop().create_task(
+                sync_jobs.run_due_syncs(self.runtime), name="template-syncs"
+            )
+
+    async def _stop_syncs(self) -> None:
+        """A sync cut short here keeps its row running; its lease lapses and whoever leads
+        next takes it over."""
+        if self._syncs is None:
+            return
+        self._syncs.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._syncs
+
     async def run(self, stop: asyncio.Event) -> None:
         """Runs until ``stop`` is set: campaigns for leadership, reconciles while leader. A
         request that committed new work sets ``runtime.reconcile_soon``: the next round starts
@@ -232,10 +252,12 @@ class Reconciler:
                             await self.run_once()
                         except Exception:  # keep the controller alive; the next tick retries
                             log.exception("reconcile_failed")
+                        self.drive_syncs()
                     await _first_of(stop, kick, interval)
                     if kick.is_set() and not stop.is_set():
                         await asyncio.sleep(COALESCE_SECONDS)
             finally:
+                await self._stop_syncs()
                 await self.wakes.close()
 
 

@@ -6,14 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
 from mission_control.boards.models import Board
 from mission_control.gateways.models import Gateway
 from mission_control.organizations.models import OrganizationMember, Role
+from mission_control.provisioning.models import TemplateSync
 from mission_control.tasks.models import Task
 from mission_control.users.models import User
 
@@ -209,3 +211,84 @@ async def unpark(
         query.values(provision_parked_generation=None).execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- template syncs (docs/provisioning.md#a-sync-is-durable-intent) ---------------------------
+
+
+def _sync_claimable(now: datetime, owner: str) -> ColumnElement[bool]:
+    """Queued, or running under a lease that lapsed (its process died) or is ``owner``'s."""
+    return or_(
+        TemplateSync.status == "queued",
+        and_(
+            TemplateSync.status == "running",
+            or_(
+                TemplateSync.lease_until.is_(None),
+                TemplateSync.lease_until < now,
+                TemplateSync.lease_owner == owner,
+            ),
+        ),
+    )
+
+
+async def claim_sync(
+    session: AsyncSession, sync_id: uuid.UUID, owner: str, now: datetime, until: datetime
+) -> bool:
+    """Takes the sync with one conditional UPDATE (as the agent apply lease): of concurrent
+    claimers, in any process, exactly one wins. True when ``owner`` runs it now."""
+    result = await session.execute(
+        update(TemplateSync)
+        .where(TemplateSync.id == sync_id, _sync_claimable(now, owner))
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_until=until,
+            started_at=func.coalesce(TemplateSync.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def renew_sync(
+    session: AsyncSession, sync_id: uuid.UUID, owner: str, until: datetime
+) -> bool:
+    """Extends ``owner``'s lease on a running sync; False when it is no longer its own."""
+    result = await session.execute(
+        update(TemplateSync)
+        .where(
+            TemplateSync.id == sync_id,
+            TemplateSync.status == "running",
+            TemplateSync.lease_owner == owner,
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def claimable_sync_ids(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Syncs waiting for a runner (queued, or abandoned by a dead one), oldest first."""
+    result = await session.execute(
+        select(TemplateSync.id)
+        .where(_sync_claimable(now, owner=""))
+        .order_by(TemplateSync.requested_at, TemplateSync.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def gateway_syncs(
+    session: AsyncSession, gateway_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[TemplateSync], int]:
+    """A gateway's syncs, newest first, with their total."""
+    where = TemplateSync.gateway_id == gateway_id
+    total = await session.scalar(select(func.count()).select_from(TemplateSync).where(where))
+    result = await session.execute(
+        select(TemplateSync)
+        .where(where)
+        .order_by(TemplateSync.requested_at.desc(), TemplateSync.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(result.scalars()), int(total or 0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -68,6 +69,13 @@ class SyncReport:
     warnings: list[SyncWarning] = field(default_factory=list)
 
 
+Progress = Callable[[SyncReport], Awaitable[None]]
+
+
+async def _no_progress(_report: SyncReport) -> None:
+    return None
+
+
 @dataclass
 class _Synced:
     loaded: service.Loaded
@@ -105,8 +113,16 @@ async def _targets(
 
 
 async def sync_templates(
-    runtime: Runtime, gateway_id: uuid.UUID, options: SyncOptions | None = None
+    runtime: Runtime,
+    gateway_id: uuid.UUID,
+    options: SyncOptions | None = None,
+    *,
+    owner: str | None = None,
+    progress: Progress = _no_progress,
 ) -> SyncReport:
+    """Runs the sync and returns its report. ``owner`` holds the agents' apply leases (a
+    durable sync passes its own, so a process taking it over re-claims them at once);
+    ``progress`` is handed the report after each phase."""
     options = options or SyncOptions()
     report = SyncReport(gateway_id, options.include_main, options.reset_sessions)
     async with runtime.database.unit_of_work() as session:
@@ -117,13 +133,14 @@ async def sync_templates(
     targets = await _targets(runtime, gateway, options, report)
     if targets is None:
         return report
-    owner = f"sync-{uuid.uuid4().hex[:16]}"
+    owner = owner or f"sync-{uuid.uuid4().hex[:16]}"
     async with runtime.database.unit_of_work() as session:
         # A sync is a change that can fix what parked an agent: try those again.
         await repository.unpark(session, gateway_id=gateway_id)
     claimed = await _claim(runtime, targets, report, owner)
+    await progress(report)
     try:
-        await _sync_claimed(runtime, gateway, claimed, options, report)
+        await _sync_claimed(runtime, gateway, claimed, options, report, progress)
     finally:
         async with runtime.database.unit_of_work() as session:
             for agent, _board in claimed:
@@ -159,6 +176,7 @@ async def _sync_claimed(
     targets: list[tuple[Agent, Board | None]],
     options: SyncOptions,
     report: SyncReport,
+    progress: Progress,
 ) -> None:
     try:
         client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
@@ -166,6 +184,7 @@ async def _sync_claimed(
         report.errors.append(SyncError(f"Gateway unreachable: {service.describe_failure(error)}"))
         return
     synced = await _sync_agents(runtime, client, targets, options, report)
+    await progress(report)
     if not synced:
         return
     try:

@@ -17,7 +17,7 @@ from mission_control.agents import lifecycle
 from mission_control.agents import repository as agents_repository
 from mission_control.core.errors import DomainError
 from mission_control.gateway.session_keys import agent_id_of
-from mission_control.gateways import service, sessions
+from mission_control.gateways import service, sessions, syncs
 from mission_control.gateways.models import Gateway
 from mission_control.gateways.schemas import (
     GatewayCreate,
@@ -255,14 +255,14 @@ async def sync(gateway_id: uuid.UUID, web: WebDep) -> Response:
     )
     try:
         async with web.write() as tx:
-            report = await service.sync_gateway_templates(
+            report = await syncs.sync_gateway_templates(
                 tx.session, web.runtime, tx.viewer.context, gateway_id, options
             )
     except DomainError as error:
         return await _detail(
             web, gateway_id, errors={"sync": error.message}, status_code=error.status
         )
-    return await _detail(web, gateway_id, report=service.report_read(report))
+    return await _detail(web, gateway_id, report=syncs.report_read(report))
 
 
 @router.post("/gateways/{gateway_id}/delete")
