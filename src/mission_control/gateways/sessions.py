@@ -19,6 +19,7 @@ from mission_control.core.redaction import Redactor
 from mission_control.core.runtime import Runtime
 from mission_control.core.unit_of_work import end_transaction
 from mission_control.gateway.client import ChatMessage, GatewayClient, SessionRow
+from mission_control.gateway.delivery import deliver_message
 from mission_control.gateway.errors import GatewayError
 from mission_control.gateway.session_keys import agent_id_of
 from mission_control.gateways import repository
@@ -32,6 +33,9 @@ from mission_control.provisioning.identities import (
     gateway_main_agent_id,
     gateway_main_session_key,
 )
+
+# A user sent this from the console and waits: transient gateway errors are retried this long.
+SEND_BUDGET_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +192,13 @@ async def send_message(
         raise NotFound("Session not found.")
     try:
         client = await _client(session, runtime, scope)
-        await client.chat_send(
-            key, content, idempotency_key=f"mc-user-{uuid.uuid4().hex}", deliver=False
+        await deliver_message(
+            client,
+            key,
+            content,
+            idempotency_key=f"mc-user-{uuid.uuid4().hex}",
+            deliver=False,
+            budget_s=SEND_BUDGET_SECONDS,
         )
     except GatewayError as error:
         raise gateway_failure(error, "Gateway message send failed") from error

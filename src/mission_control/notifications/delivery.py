@@ -22,12 +22,8 @@ from mission_control.core.clock import utcnow
 from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBoxError
-from mission_control.gateway import (
-    GatewayAuthFailed,
-    GatewayError,
-    GatewayProtocolMismatch,
-    GatewayTarget,
-)
+from mission_control.gateway import GatewayError, GatewayTarget
+from mission_control.gateway.delivery import Pooled, deliver_message
 from mission_control.gateways.models import Gateway
 from mission_control.notifications import repository
 from mission_control.notifications.models import Notification, NotificationStatus
@@ -223,26 +219,20 @@ class Notifier:
         assert attempt.target is not None
         assert attempt.session_key is not None
         try:
-            async with asyncio.timeout(self.send_timeout):
-                client = await self.pool.client(attempt.target)
-                # The session may not exist yet on the gateway; patching creates it
-                # (docs/streams.md#notifications-to-agents).
-                await client.sessions_patch(attempt.session_key, label=attempt.agent_name)
-                sent = await client.chat_send(
-                    attempt.session_key,
-                    attempt.message,
-                    idempotency_key=attempt.idempotency_key,
-                    deliver=True,
-                )
-        except TimeoutError:
-            return f"Gateway did not answer within {self.send_timeout:g}s.", None
+            # Patching creates the session when it does not exist yet
+            # (docs/streams.md#notifications-to-agents).
+            run_id = await deliver_message(
+                Pooled(self.pool, attempt.target),
+                attempt.session_key,
+                attempt.message,
+                idempotency_key=attempt.idempotency_key,
+                deliver=True,
+                label=attempt.agent_name,
+                budget_s=self.send_timeout,
+            )
         except GatewayError as error:
-            if isinstance(error, GatewayAuthFailed | GatewayProtocolMismatch):
-                # That connection will never recover; a later attempt starts a fresh one.
-                await self.pool.discard(attempt.target)
             return f"{error.__class__.__name__}: {error}", None
-        run_id = sent.get("runId")
-        return None, str(run_id) if run_id is not None else None
+        return None, run_id
 
     async def _record(self, attempt: _Attempt, error: str | None, run_id: str | None) -> None:
         async with self.database.unit_of_work() as session:

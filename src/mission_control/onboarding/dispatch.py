@@ -9,7 +9,6 @@ never runs the agent twice. No database work happens here.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,21 +17,21 @@ from mission_control.core.logging import get_logger
 from mission_control.core.runtime import Runtime
 from mission_control.core.security import SecretBoxError
 from mission_control.gateway import (
-    GatewayAuthFailed,
+    AgentList,
     GatewayClient,
     GatewayError,
     GatewayPairingRequired,
-    GatewayProtocolMismatch,
     GatewayUnreachable,
 )
+from mission_control.gateway.delivery import DeliveryTimeout, Pooled, deliver_message, retry_gateway
 from mission_control.gateways.models import Gateway
-from mission_control.provisioning.executor import retry_transient
 from mission_control.provisioning.identities import MAIN_SESSION_LABEL, gateway_main_agent_id
 
 log = get_logger("mission_control.onboarding")
 
 Operation = Literal["start", "answer"]
-DISPATCH_BUDGET_SECONDS = 45.0
+# The user waits in the console: transient errors are retried this long per gateway call.
+DISPATCH_BUDGET_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,18 @@ def _failure(operation: Operation, gateway: Gateway, reason: str, **details: obj
     )
 
 
+def _timeout_reason(gateway: Gateway) -> str:
+    return (
+        f"the gateway did not answer within {DISPATCH_BUDGET_SECONDS:g} s. Check that "
+        f"gateway {gateway.name} at {gateway.url} is running and not overloaded."
+    )
+
+
 def _reason(error: GatewayError, gateway: Gateway) -> str:
+    if isinstance(error, DeliveryTimeout):
+        if error.last_error is None:
+            return _timeout_reason(gateway)
+        return _reason(error.last_error, gateway)
     if isinstance(error, GatewayUnreachable):
         return (
             f"{error} Check that gateway {gateway.name} is running at {gateway.url} and "
@@ -63,9 +73,12 @@ def _reason(error: GatewayError, gateway: Gateway) -> str:
     return f"{error} (gateway error {error.code})."
 
 
-async def _ensure_main_registered(client: GatewayClient, gateway: Gateway) -> None:
+async def _ensure_main_registered(source: Pooled, gateway: Gateway) -> None:
     # sessions.patch accepts keys of unknown agents and creates orphans (GATEWAY.md): check.
-    agents = await retry_transient(client.agents_list)
+    async def listing(client: GatewayClient) -> AgentList:
+        return await client.agents_list()
+
+    agents = await retry_gateway(source, listing, budget_s=DISPATCH_BUDGET_SECONDS)
     if agents.get(gateway_main_agent_id(gateway.id)) is None:
         raise errors.Conflict(
             f"Gateway {gateway.name} does not run its main agent yet, so nobody can interview "
@@ -79,33 +92,27 @@ async def _ensure_main_registered(client: GatewayClient, gateway: Gateway) -> No
 async def _send(
     runtime: Runtime, gateway: Gateway, dispatch: Dispatch, *, check_main: bool
 ) -> None:
-    target = runtime.gateway_target(gateway)
+    source = Pooled(runtime.gateway_pool, runtime.gateway_target(gateway))
     try:
-        async with asyncio.timeout(DISPATCH_BUDGET_SECONDS):
-            client = await runtime.gateway_pool.client(target)
-            if check_main:
-                await _ensure_main_registered(client, gateway)
-            await retry_transient(
-                lambda: client.sessions_patch(dispatch.session_key, label=MAIN_SESSION_LABEL)
-            )
-            await retry_transient(
-                lambda: client.chat_send(
-                    dispatch.session_key,
-                    dispatch.message,
-                    idempotency_key=dispatch.idempotency_key,
-                    deliver=False,
-                )
-            )
+        if check_main:
+            await _ensure_main_registered(source, gateway)
+        await deliver_message(
+            source,
+            dispatch.session_key,
+            dispatch.message,
+            idempotency_key=dispatch.idempotency_key,
+            deliver=False,
+            label=MAIN_SESSION_LABEL,
+            budget_s=DISPATCH_BUDGET_SECONDS,
+        )
     except GatewayError as error:
-        if isinstance(error, GatewayAuthFailed | GatewayProtocolMismatch):
-            # That connection will never recover; the next attempt starts a fresh one.
-            await runtime.gateway_pool.discard(target)
+        cause = error.last_error if isinstance(error, DeliveryTimeout) else None
         raise _failure(
             dispatch.operation,
             gateway,
             _reason(error, gateway),
-            gateway_error=error.code,
-            retryable=error.retryable,
+            gateway_error=(cause or error).code,
+            retryable=True if isinstance(error, DeliveryTimeout) else error.retryable,
         ) from error
 
 
@@ -120,14 +127,6 @@ async def send(
     """
     try:
         await _send(runtime, gateway, dispatch, check_main=check_main)
-    except TimeoutError as error:
-        raise _failure(
-            dispatch.operation,
-            gateway,
-            f"the gateway did not answer within {DISPATCH_BUDGET_SECONDS:g} s. Check that "
-            f"gateway {gateway.name} at {gateway.url} is running and not overloaded.",
-            retryable=True,
-        ) from error
     except SecretBoxError as error:
         raise _failure(
             dispatch.operation,

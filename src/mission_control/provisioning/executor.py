@@ -17,6 +17,7 @@ from mission_control.gateway.config_plan import (
     has_heartbeat_blocks,
     plan_config_change,
 )
+from mission_control.gateway.delivery import deliver_message
 from mission_control.gateway.errors import (
     GatewayAlreadyExists,
     GatewayConfigConflict,
@@ -36,6 +37,7 @@ FILE_WRITE_CONCURRENCY = 4
 REGISTRATION_WAIT_SECONDS = 30.0
 CONFIG_ATTEMPTS = 3
 CONFIG_PATCH_TIMEOUT_SECONDS = 10.0
+WAKE_BUDGET_SECONDS = 10.0
 
 
 class LeadFilesRefused(RuntimeError):
@@ -232,13 +234,18 @@ async def delete_agent(client: GatewayClient, agent_id: str, *, delete_files: bo
 async def wake(
     client: GatewayClient, *, session_key: str, label: str, message: str, idempotency_key: str
 ) -> str | None:
-    """Ensures the session exists, then sends the wake message (delivered). Returns the run id."""
-    await client.sessions_patch(session_key, label=label)
-    result = await client.chat_send(
-        session_key, message, idempotency_key=idempotency_key, deliver=True
+    """Ensures the session exists, then sends the wake message (delivered) under the gateway's
+    retry policy with a short budget: the reconciler re-wakes what did not go out. Returns the
+    run id."""
+    return await deliver_message(
+        client,
+        session_key,
+        message,
+        idempotency_key=idempotency_key,
+        deliver=True,
+        label=label,
+        budget_s=WAKE_BUDGET_SECONDS,
     )
-    run_id = result.get("runId")
-    return run_id if isinstance(run_id, str) else None
 
 
 def rewake_message(agent_name: str, attempt: int, attempts: int) -> str:

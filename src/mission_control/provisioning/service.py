@@ -29,6 +29,7 @@ from mission_control.core.security import (
 )
 from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.config_plan import HeartbeatEntry
+from mission_control.gateway.delivery import deliver_message
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
@@ -679,12 +680,14 @@ async def _request_workspace_cleanup(client: GatewayClient, loaded: Loaded, main
         return
     key = (main.openclaw_session_id or "").strip() or gateway_main_session_key(main.gateway_id)
     try:
-        await client.sessions_patch(key, label=MAIN_SESSION_LABEL)
-        await client.chat_send(
+        await deliver_message(
+            client,
             key,
             cleanup_message(loaded.agent.name, loaded.agent.id, workspace),
             idempotency_key=f"mc-cleanup-{loaded.agent.id}",
             deliver=False,
+            label=MAIN_SESSION_LABEL,
+            budget_s=executor.WAKE_BUDGET_SECONDS,
         )
     except GatewayError as error:
         log.warning(
