@@ -121,7 +121,7 @@ async def test_delete_removes_the_gateway_agent_and_its_workspace(
 
     deleted = await http.delete(f"/api/v1/gateways/{gateway_id}", headers=headers)
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json()["main_agent_removed"] is True
+    assert deleted.json()["main_agent_removed"] is True, deleted.json()
     assert deleted.json()["warning"] is None
 
     probe = await http.post(

@@ -31,6 +31,9 @@ async def create_task(page: Page, title: str, depends_on: str | None = None) -> 
     if depends_on is not None:
         await page.locator("#new-task-deps").select_option(label=depends_on)
     await page.get_by_role("button", name="Create task").click()
+    # The live stream can show the card before the form's own answer replaces the page (and
+    # closes the form): wait for that answer, not just the card.
+    await expect(page.locator("#new-task-form[aria-busy]")).to_have_count(0)
     await expect(card(page, title)).to_be_visible()
 
 

@@ -74,16 +74,13 @@ def _pause(error: GatewayError, delay: float, remaining: float) -> float:
 
 
 async def _attempts(
-    source: ClientSource,
-    call: Callable[[GatewayClient], Awaitable[T]],
-    budget_s: float,
-    seen: list[GatewayError],
+    call: Callable[[], Awaitable[T]], budget_s: float, seen: list[GatewayError]
 ) -> T:
     deadline = time.monotonic() + budget_s
     delay = BASE_DELAY_SECONDS
     while True:
         try:
-            return await call(await _client_of(source))
+            return await call()
         except GatewayError as error:
             if not error.retryable:
                 raise
@@ -95,22 +92,31 @@ async def _attempts(
             delay = min(2 * delay, MAX_DELAY_SECONDS)
 
 
+async def retry_call(call: Callable[[], Awaitable[T]], *, budget_s: float) -> T:
+    """Runs ``call``; retries what the gateway marks retryable (unreachable, connection lost,
+    restarting, rate limited) with a jittered backoff of 0.5 s doubling to 5 s, honouring
+    ``retry_after``, until ``budget_s`` is spent (then ``DeliveryTimeout``, also when a call
+    hangs past it). Anything else is raised at once. The one retry policy for gateway calls."""
+    seen: list[GatewayError] = []
+    try:
+        async with asyncio.timeout(budget_s):
+            return await _attempts(call, budget_s, seen)
+    except TimeoutError as error:
+        raise _spent(budget_s, seen[-1] if seen else None) from error
+
+
 async def retry_gateway(
     source: ClientSource,
     call: Callable[[GatewayClient], Awaitable[T]],
     *,
     budget_s: float = DELIVERY_BUDGET_SECONDS,
 ) -> T:
-    """Runs ``call`` with a client from ``source``; retries what the gateway marks retryable
-    (unreachable, connection lost, restarting, rate limited) with a jittered backoff of 0.5 s
-    doubling to 5 s, honouring ``retry_after``, until ``budget_s`` is spent (then
-    ``DeliveryTimeout``, also when a call hangs past it). Anything else is raised at once."""
-    seen: list[GatewayError] = []
-    try:
-        async with asyncio.timeout(budget_s):
-            return await _attempts(source, call, budget_s, seen)
-    except TimeoutError as error:
-        raise _spent(budget_s, seen[-1] if seen else None) from error
+    """``retry_call`` for a call that takes a client: each attempt takes it from ``source``."""
+
+    async def attempt() -> T:
+        return await call(await _client_of(source))
+
+    return await retry_call(attempt, budget_s=budget_s)
 
 
 async def deliver_message(

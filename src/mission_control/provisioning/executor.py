@@ -4,7 +4,6 @@ config patch per gateway, session reset/delete, wake. Only gateway-client calls,
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -17,7 +16,7 @@ from mission_control.gateway.config_plan import (
     has_heartbeat_blocks,
     plan_config_change,
 )
-from mission_control.gateway.delivery import deliver_message
+from mission_control.gateway.delivery import DeliveryTimeout, deliver_message, retry_call
 from mission_control.gateway.errors import (
     GatewayAlreadyExists,
     GatewayConfigConflict,
@@ -31,7 +30,8 @@ from mission_control.provisioning.plan import AgentPlan
 log = get_logger("mission_control.provisioning")
 
 T = TypeVar("T")
-RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# One provisioning step (register, files, a config patch), retries included.
+STEP_BUDGET_SECONDS = 120.0
 
 FILE_WRITE_CONCURRENCY = 4
 REGISTRATION_WAIT_SECONDS = 30.0
@@ -51,17 +51,14 @@ class FilesResult:
 
 
 async def retry_transient(call: Callable[[], Awaitable[T]]) -> T:
-    """Retries a step on errors the gateway marks retryable (it is reloading, restarting or
-    busy), with its own jittered delays; anything else propagates at once."""
-    for delay in (*RETRY_DELAYS, None):
-        try:
-            return await call()
-        except GatewayError as error:
-            if not error.retryable or delay is None:
-                raise
-            wait = error.retry_after if error.retry_after is not None else delay
-            await asyncio.sleep(min(wait, 30.0) * random.uniform(0.8, 1.2))  # noqa: S311
-    raise AssertionError("unreachable")
+    """A provisioning step under the gateway's one retry policy (``retry_call``): what the
+    gateway marks retryable (reloading, restarting, busy) is retried within
+    ``STEP_BUDGET_SECONDS``; anything else propagates at once. A spent budget raises the last
+    gateway error itself (still retryable: the reconciler tries the agent again later)."""
+    try:
+        return await retry_call(call, budget_s=STEP_BUDGET_SECONDS)
+    except DeliveryTimeout as spent:
+        raise (spent.last_error or GatewayTimeout(str(spent))) from spent
 
 
 async def existing_files(client: GatewayClient, agent_id: str) -> dict[str, bool]:

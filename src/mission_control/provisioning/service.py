@@ -29,7 +29,7 @@ from mission_control.core.security import (
 )
 from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.config_plan import HeartbeatEntry
-from mission_control.gateway.delivery import deliver_message
+from mission_control.gateway.delivery import Pooled, deliver_message, retry_gateway
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
@@ -61,6 +61,9 @@ log = get_logger("mission_control.provisioning")
 # How long a wake recorded as sent may stay unconfirmed by the gateway before the reconciler
 # sends it again (the process sending it may have died in between).
 WAKE_CONFIRM_SECONDS = 20.0
+
+# How long removing an agent from its gateway may retry a gateway that is busy or restarting.
+REMOVAL_BUDGET_SECONDS = 12.0
 
 Action = Literal["provision", "update"]
 
@@ -704,12 +707,32 @@ async def remove_gateway_agent(
         gateway = await session.get(Gateway, gateway_id)
     if gateway is None:
         return None
-    try:
-        client = await runtime.gateway_pool.client(runtime.gateway_target(gateway))
+    source = Pooled(runtime.gateway_pool, runtime.gateway_target(gateway))
+
+    async def delete(client: GatewayClient) -> None:
         await executor.delete_agent(client, agent_id_on_gateway)
+
+    try:
+        await retry_gateway(source, delete, budget_s=REMOVAL_BUDGET_SECONDS)
     except GatewayError as error:
+        if await _gone_after_all(source, agent_id_on_gateway):
+            return None
         return describe_failure(error)
     return None
+
+
+async def _gone_after_all(source: Pooled, agent_id_on_gateway: str) -> bool:
+    """A delete can fail after the gateway already dropped the agent from its config (its
+    answer lost, or the cleanup after it failing): the agent list says whether it is gone."""
+    try:
+        listing = await retry_gateway(source, _list_agents, budget_s=REMOVAL_BUDGET_SECONDS / 2)
+    except GatewayError:
+        return False
+    return listing.get(agent_id_on_gateway) is None
+
+
+async def _list_agents(client: GatewayClient) -> AgentList:
+    return await client.agents_list()
 
 
 async def ensure_gateway_main_agent(runtime: Runtime, gateway_id: uuid.UUID) -> uuid.UUID:
