@@ -92,12 +92,18 @@ async def _attempts(
             delay = min(2 * delay, MAX_DELAY_SECONDS)
 
 
-async def retry_call(call: Callable[[], Awaitable[T]], *, budget_s: float) -> T:
+async def retry_call(
+    call: Callable[[], Awaitable[T]], *, budget_s: float, bound_calls: bool = True
+) -> T:
     """Runs ``call``; retries what the gateway marks retryable (unreachable, connection lost,
     restarting, rate limited) with a jittered backoff of 0.5 s doubling to 5 s, honouring
     ``retry_after``, until ``budget_s`` is spent (then ``DeliveryTimeout``, also when a call
-    hangs past it). Anything else is raised at once. The one retry policy for gateway calls."""
+    hangs past it). Anything else is raised at once. The one retry policy for gateway calls.
+    ``bound_calls=False`` leaves a running call to its own timeouts: the budget then only
+    decides whether another attempt starts."""
     seen: list[GatewayError] = []
+    if not bound_calls:
+        return await _attempts(call, budget_s, seen)
     try:
         async with asyncio.timeout(budget_s):
             return await _attempts(call, budget_s, seen)

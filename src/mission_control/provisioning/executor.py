@@ -30,8 +30,9 @@ from mission_control.provisioning.plan import AgentPlan
 log = get_logger("mission_control.provisioning")
 
 T = TypeVar("T")
-# One provisioning step (register, files, a config patch), retries included.
-STEP_BUDGET_SECONDS = 120.0
+# How long one provisioning step (register, files, a config patch) is retried before its
+# failure is left to the reconciler's backoff.
+STEP_RETRY_SECONDS = 8.0
 
 FILE_WRITE_CONCURRENCY = 4
 REGISTRATION_WAIT_SECONDS = 30.0
@@ -52,11 +53,13 @@ class FilesResult:
 
 async def retry_transient(call: Callable[[], Awaitable[T]]) -> T:
     """A provisioning step under the gateway's one retry policy (``retry_call``): what the
-    gateway marks retryable (reloading, restarting, busy) is retried within
-    ``STEP_BUDGET_SECONDS``; anything else propagates at once. A spent budget raises the last
-    gateway error itself (still retryable: the reconciler tries the agent again later)."""
+    gateway marks retryable (reloading, restarting, busy) is tried again while
+    ``STEP_RETRY_SECONDS`` last; anything else propagates at once. A step's own calls keep
+    their own timeouts (a registration may wait for the gateway's listing). A spent budget
+    raises the last gateway error itself (still retryable: the reconciler tries the agent
+    again later, with its own backoff)."""
     try:
-        return await retry_call(call, budget_s=STEP_BUDGET_SECONDS)
+        return await retry_call(call, budget_s=STEP_RETRY_SECONDS, bound_calls=False)
     except DeliveryTimeout as spent:
         raise (spent.last_error or GatewayTimeout(str(spent))) from spent
 
