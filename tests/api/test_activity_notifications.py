@@ -73,8 +73,11 @@ async def test_failed_delivery_is_recorded_then_retried_until_sent(
             board_id=brd.id,
         )
         gateway_id, agent_id = gw.id, agent.id
-    # Delivered right after the commit, outside the transaction: the gateway is unreachable.
+    # Delivered right after the commit, outside the transaction: the gateway is unreachable
+    # (retried for a short budget here, so the test does not wait out the default one).
+    notifier.send_timeout = 3.0
     await notifier.drain()
+    notifier.send_timeout = 20.0
     failed = await _notification(database)
     assert failed.status == NotificationStatus.PENDING
     assert failed.attempts == 1
