@@ -36,6 +36,9 @@ from mission_control.provisioning.identities import (
 
 # A user sent this from the console and waits: transient gateway errors are retried this long.
 SEND_BUDGET_SECONDS = 10.0
+# The gateway answers 100 session rows when no limit is asked: a board's main session could
+# fall off a busy gateway's list.
+SESSIONS_LIST_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,7 @@ def message_read(message: ChatMessage) -> HistoryMessageRead:
 async def _sessions(
     client: GatewayClient, scope: SessionScope, redactor: Redactor
 ) -> list[GatewaySessionRead]:
-    listed = (await client.sessions_list()).sessions
+    listed = (await client.sessions_list(limit=SESSIONS_LIST_LIMIT)).sessions
     return [redactor.model(session_read(row)) for row in listed if scope.allows(row.key)]
 
 

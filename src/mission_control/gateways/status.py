@@ -35,7 +35,7 @@ from mission_control.gateways.schemas import (
     PairingRead,
     ProblemRead,
 )
-from mission_control.gateways.sessions import session_read
+from mission_control.gateways.sessions import SESSIONS_LIST_LIMIT, session_read
 from mission_control.organizations.service import UserContext
 from mission_control.provisioning.identities import gateway_main_agent_id, gateway_main_session_key
 from mission_control.webhooks.service import TokenBuckets
@@ -126,7 +126,7 @@ async def _report(
     # Agents and sessions are listed side by side, each within the budget: a gateway whose
     # session store is slow (an agent's turn holds it) still reports its agents.
     listed_task = asyncio.ensure_future(client.agents_list())
-    sessions_task = asyncio.ensure_future(client.sessions_list())
+    sessions_task = asyncio.ensure_future(client.sessions_list(limit=SESSIONS_LIST_LIMIT))
     done, pending = await asyncio.wait((listed_task, sessions_task), timeout=STATUS_TIMEOUT_SECONDS)
     for task in pending:
         task.cancel()
