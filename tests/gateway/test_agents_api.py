@@ -6,7 +6,6 @@ authorization matrix of every agents route for the eight actors."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,12 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
-from mission_control.app import build_runtime, create_app
 from mission_control.boards.models import Board
 from mission_control.core.clock import utcnow
 from mission_control.core.db import Database
@@ -28,10 +25,10 @@ from mission_control.gateway.client import GatewayClient
 from mission_control.gateway.dev import DevGateway
 from mission_control.gateways.models import Gateway
 from mission_control.provisioning.reconciler import Reconciler
-from mission_control.settings import Settings
 from mission_control.tasks.models import Task
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.apps import app_runtime, asgi_client
 from tests.support.dev_gateways import running_gateway
 
 pytestmark = pytest.mark.gateway
@@ -48,25 +45,13 @@ def gateway(
 
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        auth_token=secrets.token_urlsafe(48),
-        data_dir=tmp_path,
-        database_url=database.url,
-        base_url="http://127.0.0.1:9/",
-        reconciler_enabled=False,
-    )
-    runtime = build_runtime(settings, database)
-    yield runtime
-    await runtime.gateway_pool.close()
+    async with app_runtime(database, tmp_path, reconciler_enabled=False) as runtime:
+        yield runtime
 
 
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://mc.test", timeout=120
-    ) as http:
+    async with asgi_client(runtime) as http:
         yield http
 
 

@@ -5,7 +5,6 @@ the token is PATCHed; deleting the gateway removes its gateway-main agent and wo
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,14 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.dev import DevGateway
 from mission_control.organizations.models import Role
 from mission_control.provisioning.identities import gateway_main_agent_id
-from mission_control.settings import Settings
 from tests.support import factories
+from tests.support.apps import app_runtime, asgi_client
 
 pytestmark = [
     pytest.mark.gateway,
@@ -31,24 +29,13 @@ pytestmark = [
 
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        auth_token=secrets.token_urlsafe(48),
-        data_dir=tmp_path,
-        database_url=database.url,
-        base_url="http://127.0.0.1:9/",
-        reconciler_enabled=False,
-    )
-    runtime = build_runtime(settings, database)
-    yield runtime
-    await runtime.gateway_pool.close()
+    async with app_runtime(database, tmp_path, reconciler_enabled=False) as runtime:
+        yield runtime
 
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://mc.test", timeout=120.0
-    ) as client:
+    async with asgi_client(runtime) as client:
         yield client
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -15,12 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from mission_control.activity.models import ActivityEvent
 from mission_control.agents.models import Agent
-from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.gateway.client import GatewayClient
@@ -36,9 +33,9 @@ from mission_control.provisioning.identities import (
     gateway_main_session_key,
 )
 from mission_control.provisioning.reconciler import Reconciler
-from mission_control.settings import Settings
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.apps import app_runtime, asgi_client
 from tests.support.dev_gateways import running_gateway
 
 pytestmark = pytest.mark.gateway
@@ -58,25 +55,13 @@ def real_gateway(
 
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        auth_token=secrets.token_urlsafe(48),
-        data_dir=tmp_path,
-        database_url=database.url,
-        base_url="http://127.0.0.1:9/",
-        coordination_retry_seconds=5.0,
-    )
-    runtime = build_runtime(settings, database)
-    yield runtime
-    await runtime.gateway_pool.close()
+    async with app_runtime(database, tmp_path, coordination_retry_seconds=5.0) as runtime:
+        yield runtime
 
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://mc.test", timeout=120.0
-    ) as client:
+    async with asgi_client(runtime) as client:
         yield client
 
 

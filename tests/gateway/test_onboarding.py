@@ -6,7 +6,6 @@ and the authorization matrix over every onboarding route and the eight actors.""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,10 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
-from mission_control.app import build_runtime, create_app
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
 from mission_control.demo.model import ScriptedModelServer
@@ -31,10 +28,10 @@ from mission_control.provisioning.identities import (
     gateway_main_agent_id,
     gateway_main_session_key,
 )
-from mission_control.settings import Settings
 from tests.e2e.gateway_setup import claimed_ports, use_scripted_model
 from tests.support import factories
 from tests.support.actors import Actor, World, build_world
+from tests.support.apps import app_runtime, asgi_client
 from tests.support.dev_gateways import running_gateway
 from tests.support.onboarding import DRAFT, QUESTION_ID, seed
 
@@ -66,22 +63,13 @@ def scripted_model(gateway: DevGateway) -> Iterator[ScriptedModelServer]:
 
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        auth_token=secrets.token_urlsafe(48),
-        data_dir=tmp_path,
-        database_url=database.url,
-        base_url=BASE_URL,
-    )
-    runtime = build_runtime(settings, database)
-    yield runtime
-    await runtime.gateway_pool.close()
+    async with app_runtime(database, tmp_path, base_url=BASE_URL) as runtime:
+        yield runtime
 
 
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+    async with asgi_client(runtime, base_url=BASE_URL) as http:
         yield http
 
 

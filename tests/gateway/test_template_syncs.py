@@ -5,7 +5,6 @@ queued sync and takes over one whose runner died, and only the gateway's org adm
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mission_control.app import build_runtime, create_app
 from mission_control.core.clock import utcnow
 from mission_control.core.db import Database
 from mission_control.core.runtime import Runtime
@@ -26,8 +24,8 @@ from mission_control.provisioning import sync_jobs
 from mission_control.provisioning.models import TemplateSync
 from mission_control.provisioning.reconciler import Reconciler
 from mission_control.provisioning.sync import SyncOptions
-from mission_control.settings import Settings
 from tests.support import factories
+from tests.support.apps import app_runtime, asgi_client
 from tests.support.dev_gateways import running_gateway
 
 pytestmark = pytest.mark.gateway
@@ -44,25 +42,14 @@ def real_gateway(
 
 @pytest.fixture
 async def runtime(database: Database, tmp_path: Path) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        auth_token=secrets.token_urlsafe(48),
-        data_dir=tmp_path,
-        database_url=database.url,
-        base_url="http://127.0.0.1:9/",
-        reconciler_interval_seconds=0.5,
-    )
-    runtime = build_runtime(settings, database)
-    yield runtime
-    await runtime.part(sync_jobs.SYNC_RUNNERS).close()
-    await runtime.gateway_pool.close()
+    async with app_runtime(database, tmp_path, reconciler_interval_seconds=0.5) as runtime:
+        yield runtime
+        await runtime.part(sync_jobs.SYNC_RUNNERS).close()
 
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://mc.test", timeout=120.0
-    ) as client:
+    async with asgi_client(runtime) as client:
         yield client
 
 
