@@ -29,7 +29,12 @@ from mission_control.core.security import (
 )
 from mission_control.gateway.client import AgentList, GatewayClient
 from mission_control.gateway.config_plan import HeartbeatEntry
-from mission_control.gateway.delivery import Pooled, deliver_message, retry_gateway
+from mission_control.gateway.delivery import (
+    DeliveryTimeout,
+    Pooled,
+    deliver_message,
+    retry_gateway,
+)
 from mission_control.gateway.errors import GatewayError, GatewayNotFound
 from mission_control.gateway.profile import GatewayProfile
 from mission_control.gateways.models import Gateway
@@ -63,7 +68,7 @@ log = get_logger("mission_control.provisioning")
 WAKE_CONFIRM_SECONDS = 20.0
 
 # How long removing an agent from its gateway may retry a gateway that is busy or restarting.
-REMOVAL_BUDGET_SECONDS = 12.0
+REMOVAL_BUDGET_SECONDS = 8.0
 
 Action = Literal["provision", "update"]
 
@@ -714,6 +719,8 @@ async def remove_gateway_agent(
 
     try:
         await retry_gateway(source, delete, budget_s=REMOVAL_BUDGET_SECONDS)
+    except DeliveryTimeout as spent:  # the gateway did not answer: its list would not either
+        return describe_failure(spent)
     except GatewayError as error:
         if await _gone_after_all(source, agent_id_on_gateway):
             return None

@@ -97,6 +97,10 @@ async def _statuses(web: Web, gateways: list[Gateway]) -> list[GatewayStatusRead
 
 @router.get("/gateways")
 async def gateway_list(web: WebDep) -> Response:
+    return await _list_page(web)
+
+
+async def _list_page(web: Web, *, warning: str | None = None) -> Response:
     async with web.read() as tx:
         items, _ = await service.list_gateways(tx.session, tx.viewer.context, limit=500, offset=0)
         viewer = tx.viewer
@@ -109,6 +113,7 @@ async def gateway_list(web: WebDep) -> Response:
         viewer=viewer,
         poll_seconds=STATUS_POLL_SECONDS,
         rows=[(g, _view(s)) for g, s in zip(items, statuses, strict=True)],
+        warning=warning,
     )
 
 
@@ -269,11 +274,15 @@ async def sync(gateway_id: uuid.UUID, web: WebDep) -> Response:
 async def delete(gateway_id: uuid.UUID, web: WebDep) -> Response:
     try:
         async with web.write() as tx:
-            await service.delete_gateway(tx.session, web.runtime, tx.viewer.context, gateway_id)
+            deleted = await service.delete_gateway(
+                tx.session, web.runtime, tx.viewer.context, gateway_id
+            )
     except DomainError as error:
         return await _detail(
             web, gateway_id, errors={"delete": error.message}, status_code=error.status
         )
+    if deleted.warning:  # removed here, but not on the gateway: say what is left to do there
+        return await _list_page(web, warning=f"Gateway deleted. {deleted.warning}")
     return web.redirect("/gateways")
 
 
