@@ -95,3 +95,21 @@ async def test_pages_fit_a_phone_and_have_landmarks(console: Console) -> None:
     await page.keyboard.press("Enter")
     await expect(page.locator("#main")).to_be_focused()
     await save_screenshot(page, "console-phone-approvals")
+
+
+async def test_an_unknown_page_is_a_page_and_an_unknown_api_path_stays_json(
+    console: Console,
+) -> None:
+    page = await console.signed_in_page()
+    answer = await page.goto("/boards-typo/42")
+    assert answer is not None
+    assert answer.status == 404
+    await expect(page.get_by_role("heading", name="Not found", level=1)).to_be_visible()
+    await expect(page.get_by_role("alert")).to_have_text("There is no such page.")
+    await expect(page).to_have_title("Not found · Mission Control")
+    await page.get_by_role("link", name="Back to the dashboard").click()
+    await expect(page).to_have_url(console.url("/"))
+
+    api = await page.request.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status == 404
+    assert (await api.json())["error"]["code"] == "not_found"
