@@ -214,11 +214,13 @@ async def test_disabled_unknown_and_oversized(
     assert (await client.post(_receiver(created), content=too_big)).status_code == 413
     just_fits = b"y" * MAX_BODY_BYTES
     assert (await client.post(_receiver(created), content=just_fits)).status_code == 202
-    disabled = await client.patch(
-        f"/api/v1/boards/{scene.board.id}/webhooks/{created['id']}",
-        json={"enabled": False},
-        headers=scene.owner.headers,
-    )
+    webhook_url = f"/api/v1/boards/{scene.board.id}/webhooks/{created['id']}"
+    for field in ("enabled", "name"):  # null is no value for these: 422 naming it, no change
+        refused = await client.patch(webhook_url, json={field: None}, headers=scene.owner.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["details"][0]["field"] == field
+    assert (await client.post(_receiver(created), content=b"{}")).status_code == 202
+    disabled = await client.patch(webhook_url, json={"enabled": False}, headers=scene.owner.headers)
     assert disabled.status_code == 200
     gone = await client.post(_receiver(created), content=b"{}")
     assert gone.status_code == 410

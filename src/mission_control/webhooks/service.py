@@ -180,11 +180,12 @@ async def update_webhook(
     changes = data.model_dump(exclude_unset=True, exclude={"signed", "rotate_secret"})
     if "target_agent_id" in changes:
         await _check_target(session, board, changes["target_agent_id"])
-    if "name" in changes and changes["name"] is None:
-        raise InvalidInput(
-            "name cannot be empty.",
-            details=[{"field": "name", "location": "body", "message": "required"}],
-        )
+    for required in ("name", "enabled"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(
+                f"{required} cannot be null; leave it out to keep it as it is.",
+                details=[{"field": required, "location": "body", "message": "required"}],
+            )
     for name, value in changes.items():
         setattr(webhook, name, value)
     secret = None
