@@ -25,7 +25,7 @@ from mission_control.gateway import (
     GatewayTarget,
     GatewayTimeout,
 )
-from mission_control.gateway.client import GatewayClient
+from mission_control.gateway.client import ConfigPatched, GatewayClient
 from mission_control.gateway.connection import ConnectionOptions, GatewayConnection
 
 HELLO = json.loads((Path(__file__).parent / "data" / "hello_2026.9.6.json").read_text())["hello"][
@@ -139,7 +139,8 @@ class ScriptedGateway:
                 frame = {"type": "res", "id": request_id, "ok": False, "error": error}
                 await ws.send(json.dumps(frame))
             else:
-                await self._reply(ws, request_id, {"ok": True})
+                hash_after = f"h{len(self.patch_calls)}"
+                await self._reply(ws, request_id, {"ok": True, "hash": hash_after})
 
     async def _reply(self, ws: ServerConnection, request_id: str, payload: Any) -> None:
         with_ok = {"type": "res", "id": request_id, "ok": True, "payload": payload}
@@ -279,7 +280,7 @@ async def test_config_patch_fresh_retries_once_on_stale_hash(
         {"code": "INVALID_REQUEST", "message": "config changed since last load"}
     ]
     result = await GatewayClient(connection).config_patch_fresh({"a": 1}, base_hash="stale")
-    assert result == {"ok": True}
+    assert result == ConfigPatched(hash="h2")  # the retry's answer
     assert [base for _, base in scripted.patch_calls] == ["stale", "h1"]
 
 

@@ -591,9 +591,9 @@ async def test_a_fresh_agent_is_woken_without_a_session_reset(
     resets: list[str] = []
     real_reset = GatewayClient.sessions_reset
 
-    async def recording_reset(self: GatewayClient, key: str) -> dict[str, object]:
+    async def recording_reset(self: GatewayClient, key: str) -> None:
         resets.append(key)
-        return await real_reset(self, key)
+        await real_reset(self, key)
 
     monkeypatch.setattr(GatewayClient, "sessions_reset", recording_reset)
     create = service.ApplyOptions(wake=True, reset_session=True)

@@ -2,12 +2,16 @@
 
 from mission_control.gateway.client import (
     AgentFile,
+    AgentHeartbeat,
     AgentList,
     AgentRun,
     AgentRunResult,
+    ConfigPatched,
     ConfigSnapshot,
     GatewayAgent,
     GatewayClient,
+    GatewayHealth,
+    SentMessage,
 )
 from mission_control.gateway.connection import (
     ConnectionOptions,
@@ -41,9 +45,11 @@ from mission_control.gateway.profile import GatewayProfile
 
 __all__ = [
     "AgentFile",
+    "AgentHeartbeat",
     "AgentList",
     "AgentRun",
     "AgentRunResult",
+    "ConfigPatched",
     "ConfigSnapshot",
     "ConnectionOptions",
     "DeviceIdentity",
@@ -58,6 +64,7 @@ __all__ = [
     "GatewayError",
     "GatewayFileConflict",
     "GatewayForbidden",
+    "GatewayHealth",
     "GatewayInvalidRequest",
     "GatewayMissingScope",
     "GatewayNotFound",
@@ -72,4 +79,5 @@ __all__ = [
     "GatewayUnreachable",
     "GatewayUnsupportedFile",
     "GatewayUnsupportedMethod",
+    "SentMessage",
 ]

@@ -31,7 +31,7 @@ from mission_control.gateway.profile import (
     release_writable_config,
     writable_from_schema,
 )
-from mission_control.gateway.session_keys import SUBAGENT_KIND, agent_id_of, child_session_key
+from mission_control.gateway.session_keys import agent_id_of
 
 RUN_EVENTS = frozenset({"agent", "chat"})
 
@@ -50,6 +50,23 @@ CONFIG_WRITES = frozenset(
         "agents.delete",
     }
 )
+
+
+@dataclass(frozen=True)
+class AgentHeartbeat:
+    """One agent's heartbeat as `health` reports it; `every` is None when it is not a string."""
+
+    agent_id: str
+    enabled: bool
+    every: str | None
+
+
+@dataclass(frozen=True)
+class GatewayHealth:
+    """`health`: whether the gateway is ok, and each agent's heartbeat as it runs it."""
+
+    ok: bool
+    heartbeats: tuple[AgentHeartbeat, ...]
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,14 @@ class ConfigSnapshot:
     config: JsonObject
     hash: str
     raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ConfigPatched:
+    """A `config.patch` that went through. `hash` is the config's hash after the write, to base
+    the next patch on; current gateways report it after a write, a no-op and 2026.5.7 do not."""
+
+    hash: str | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +178,14 @@ class ChildSession:
     session_id: str | None
     parent_session_key: str | None
     raw: JsonObject = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """`chat.send`: the run the message started (the idempotency key) and its status."""
+
+    run_id: str | None
+    status: str | None
 
 
 @dataclass(frozen=True)
@@ -245,23 +278,24 @@ class GatewayClient:
 
     # -- health / agents ------------------------------------------------------------------
 
-    async def health(self, *, probe: bool = False, timeout: float | None = None) -> JsonObject:
-        return await self._object("health", {"probe": True} if probe else {}, timeout=timeout)
+    async def health(self, *, probe: bool = False, timeout: float | None = None) -> GatewayHealth:
+        """`probe` makes the answer reflect the current config rather than a cached snapshot."""
+        payload = await self._object("health", {"probe": True} if probe else {}, timeout=timeout)
+        agents = payload.get("agents")
+        items = agents if isinstance(agents, list) else []
+        return GatewayHealth(
+            ok=payload.get("ok") is True,
+            heartbeats=tuple(
+                _heartbeat(item)
+                for item in items
+                if isinstance(item, dict) and isinstance(item.get("agentId"), str)
+            ),
+        )
 
     async def heartbeat_cadences(self) -> dict[str, str | None]:
-        """Each agent's effective heartbeat cadence as the gateway runs it (None when off);
-        `probe` makes `health` reflect the current config rather than a cached snapshot."""
-        payload = await self.health(probe=True)
-        cadences: dict[str, str | None] = {}
-        for item in payload.get("agents", []):
-            if not isinstance(item, dict) or not isinstance(item.get("agentId"), str):
-                continue
-            beat = item.get("heartbeat")
-            beat = beat if isinstance(beat, dict) else {}
-            every = beat.get("every")
-            on = bool(beat.get("enabled")) and isinstance(every, str)
-            cadences[item["agentId"]] = every if on else None
-        return cadences
+        """Each agent's effective heartbeat cadence as the gateway runs it (None when off)."""
+        health = await self.health(probe=True)
+        return {beat.agent_id: beat.every if beat.enabled else None for beat in health.heartbeats}
 
     async def agents_list(self) -> AgentList:
         payload = await self._object("agents.list", {})
@@ -279,15 +313,24 @@ class GatewayClient:
         workspace: str | None = None,
         model: str | None = None,
         emoji: str | None = None,
-    ) -> JsonObject:
-        """Create an agent; its id is the gateway's slug of `name` (returned as `agentId`)."""
+    ) -> str:
+        """Create an agent; returns its id, the gateway's slug of `name` (its `agentId`)."""
         if workspace is None and self.profile.create_requires_workspace:
             raise ValueError(
                 f"gateway {self.profile.server_version} needs an explicit workspace for "
                 "agents.create"
             )
         params = _drop_none({"name": name, "workspace": workspace, "model": model, "emoji": emoji})
-        return await self._object("agents.create", params)
+        payload = await self._object("agents.create", params)
+        agent_id = payload.get("agentId")
+        if not isinstance(agent_id, str):
+            raise GatewayError(
+                "agents.create answered without the new agent's id",
+                code="INVALID_RESPONSE",
+                details={"answer": payload},
+                method="agents.create",
+            )
+        return agent_id
 
     async def agents_update(
         self,
@@ -296,16 +339,14 @@ class GatewayClient:
         name: str | None = None,
         workspace: str | None = None,
         model: str | None = None,
-    ) -> JsonObject:
+    ) -> None:
         params = _drop_none(
             {"agentId": agent_id, "name": name, "workspace": workspace, "model": model}
         )
-        return await self._object("agents.update", params)
+        await self._object("agents.update", params)
 
-    async def agents_delete(self, agent_id: str, *, delete_files: bool = True) -> JsonObject:
-        return await self._object(
-            "agents.delete", {"agentId": agent_id, "deleteFiles": delete_files}
-        )
+    async def agents_delete(self, agent_id: str, *, delete_files: bool = True) -> None:
+        await self._object("agents.delete", {"agentId": agent_id, "deleteFiles": delete_files})
 
     # -- workspace files ------------------------------------------------------------------
 
@@ -330,13 +371,13 @@ class GatewayClient:
         payload = await self._object("agents.files.set", params)
         return _agent_file(agent_id, payload.get("file", {}))
 
-    async def files_delete(self, agent_id: str, name: str) -> JsonObject:
+    async def files_delete(self, agent_id: str, name: str) -> None:
         if not self.profile.files_delete:
             raise GatewayUnsupportedMethod(
                 f"gateway {self.profile.server_version} has no agents.files.delete",
                 method="agents.files.delete",
             )
-        return await self._object("agents.files.delete", {"agentId": agent_id, "name": name})
+        await self._object("agents.files.delete", {"agentId": agent_id, "name": name})
 
     def _check_file(self, name: str) -> None:
         # Refuse locally what this gateway version is known to refuse, with the same error type.
@@ -358,8 +399,10 @@ class GatewayClient:
             raw=payload,
         )
 
-    async def config_schema_lookup(self, path: str) -> JsonObject | None:
-        """The release's schema node for one config path; None when the path does not exist."""
+    async def _schema_node(self, path: str) -> JsonObject | None:
+        """The release's schema node for one config path; None when the path does not exist.
+        A JSON-schema node is free-form by nature, so it stays a plain object; only
+        `writable_from_schema` reads it."""
         try:
             return await self._object("config.schema.lookup", {"path": path})
         except GatewayError as error:
@@ -378,9 +421,9 @@ class GatewayClient:
             writable = release_writable_config(profile)
         else:
             exec_host, visibility, heartbeat = await asyncio.gather(
-                self.config_schema_lookup(EXEC_HOST_PATH),
-                self.config_schema_lookup(HEARTBEAT_VISIBILITY_PATH),
-                self.config_schema_lookup(f"{agent_entries_path(profile)}.heartbeat"),
+                self._schema_node(EXEC_HOST_PATH),
+                self._schema_node(HEARTBEAT_VISIBILITY_PATH),
+                self._schema_node(f"{agent_entries_path(profile)}.heartbeat"),
             )
             writable = writable_from_schema(exec_host, visibility, heartbeat)
         self._writable[profile.server_version] = writable
@@ -394,14 +437,15 @@ class GatewayClient:
         replace_paths: Sequence[str] | None = None,
         note: str | None = None,
         timeout: float | None = None,
-    ) -> JsonObject:
+    ) -> ConfigPatched:
         """JSON merge patch (null deletes). A stale `base_hash` raises GatewayConfigConflict."""
         params: JsonObject = {"raw": json.dumps(patch), "baseHash": base_hash}
         if replace_paths:
             params["replacePaths"] = list(replace_paths)
         if note:
             params["note"] = note
-        return await self._object("config.patch", params, timeout=timeout)
+        payload = await self._object("config.patch", params, timeout=timeout)
+        return ConfigPatched(hash=_opt_str(payload.get("hash")))
 
     async def config_patch_fresh(
         self,
@@ -411,7 +455,7 @@ class GatewayClient:
         replace_paths: Sequence[str] | None = None,
         note: str | None = None,
         max_rate_limit_wait: float = 60.0,
-    ) -> JsonObject:
+    ) -> ConfigPatched:
         """Patch against `base_hash` (or a fresh read). On a stale hash re-read and retry once;
         when rate limited, wait the gateway's `retryAfterMs` (up to `max_rate_limit_wait`) once."""
         if base_hash is None:
@@ -446,36 +490,15 @@ class GatewayClient:
         rows = items if isinstance(items, list) else []
         return SessionList(tuple(_session_row(row) for row in rows if _is_session_row(row)))
 
-    async def sessions_patch(self, key: str, **fields: Any) -> JsonObject:
-        return await self._object("sessions.patch", {"key": key, **fields})
+    async def sessions_patch(self, key: str, **fields: Any) -> None:
+        """Set fields of a session; creates the session when it does not exist."""
+        await self._object("sessions.patch", {"key": key, **fields})
 
-    async def sessions_reset(self, key: str) -> JsonObject:
-        return await self._object("sessions.reset", {"key": key})
+    async def sessions_reset(self, key: str) -> None:
+        await self._object("sessions.reset", {"key": key})
 
-    async def sessions_delete(self, key: str) -> JsonObject:
-        return await self._object("sessions.delete", {"key": key})
-
-    async def sessions_create(
-        self,
-        agent_id: str,
-        *,
-        parent_session_key: str,
-        label: str,
-        message: str | None = None,
-    ) -> JsonObject:
-        """Make a child session the way this gateway supports (see profile.child_session)."""
-        if self.profile.child_session == "sessions.create":
-            params = _drop_none(
-                {
-                    "agentId": agent_id,
-                    "parentSessionKey": parent_session_key,
-                    "label": label,
-                    "message": message,
-                }
-            )
-            return await self._object("sessions.create", params)
-        key = child_session_key(agent_id, SUBAGENT_KIND, str(uuid.uuid4()))
-        return await self.sessions_patch(key, label=label, spawnedBy=parent_session_key)
+    async def sessions_delete(self, key: str) -> None:
+        await self._object("sessions.delete", {"key": key})
 
     # -- chat / agent runs ----------------------------------------------------------------
 
@@ -486,7 +509,7 @@ class GatewayClient:
         *,
         idempotency_key: str | None = None,
         deliver: bool | None = None,
-    ) -> JsonObject:
+    ) -> SentMessage:
         params = _drop_none(
             {
                 "sessionKey": session_key,
@@ -495,7 +518,10 @@ class GatewayClient:
                 "deliver": deliver,
             }
         )
-        return await self._object("chat.send", params)
+        payload = await self._object("chat.send", params)
+        return SentMessage(
+            run_id=_opt_str(payload.get("runId")), status=_opt_str(payload.get("status"))
+        )
 
     async def chat_history(
         self, session_key: str, *, limit: int | None = None, cursor: str | None = None
@@ -623,7 +649,7 @@ class GatewayClient:
                     method="sessions.create",
                 )
             fields = _drop_none({"spawnedBy": parent_session_key, "label": label})
-            payload = await self.sessions_patch(key, **fields)
+            payload = await self._object("sessions.patch", {"key": key, **fields})
         entry = payload.get("entry")
         entry = entry if isinstance(entry, dict) else {}
         return ChildSession(
@@ -634,22 +660,21 @@ class GatewayClient:
             raw=payload,
         )
 
-    async def session_delete(self, key: str, *, delete_transcript: bool = True) -> JsonObject:
+    async def session_delete(self, key: str, *, delete_transcript: bool = True) -> None:
         """Delete a session and (where the gateway supports choosing) its transcript."""
         params: JsonObject = {"key": key}
         if self.profile.protocol >= 4:
             params["deleteTranscript"] = delete_transcript
-        return await self._object("sessions.delete", params)
+        await self._object("sessions.delete", params)
 
-    async def run_abort(self, session_key: str, run_id: str | None = None) -> JsonObject:
+    async def run_abort(self, session_key: str, run_id: str | None = None) -> None:
         """Stop one run (`sessions.abort {key, runId}`; `chat.abort` where that is missing)."""
         if self.profile.supports("sessions.abort"):
-            return await self._object(
-                "sessions.abort", _drop_none({"key": session_key, "runId": run_id})
+            await self._object("sessions.abort", _drop_none({"key": session_key, "runId": run_id}))
+        else:
+            await self._object(
+                "chat.abort", _drop_none({"sessionKey": session_key, "runId": run_id})
             )
-        return await self._object(
-            "chat.abort", _drop_none({"sessionKey": session_key, "runId": run_id})
-        )
 
     async def history_page(
         self, session_key: str, *, cursor: str | None = None, limit: int = 200
@@ -695,15 +720,9 @@ class GatewayClient:
         (`sessions.describe`, else `sessions.list`) carries them and answers at once;
         `sessions.usage` (not advertised, and it refreshes a cost cache first: 18 s measured
         on a loaded host) is asked only when the row has no figures."""
-        row = await self._session_row(session_key)
-        if any(isinstance(row.get(k), int) for k in ("inputTokens", "outputTokens")):
-            return SessionUsage(
-                input_tokens=_opt_int(row.get("inputTokens")),
-                output_tokens=_opt_int(row.get("outputTokens")),
-                total_tokens=_opt_int(row.get("totalTokens")),
-                cost_usd=_opt_float(row.get("estimatedCostUsd")),
-                source="session row",
-            )
+        on_row = await self._row_usage(session_key)
+        if on_row is not None:
+            return on_row
         payload = await self._object("sessions.usage", {"key": session_key})
         for item in payload.get("sessions") or []:
             usage = item.get("usage") if isinstance(item, dict) else None
@@ -717,13 +736,25 @@ class GatewayClient:
                 )
         return SessionUsage(None, None, None, None, source="none")
 
-    async def _session_row(self, session_key: str) -> JsonObject:
+    async def _row_usage(self, session_key: str) -> SessionUsage | None:
+        """The figures on the session's row; None when the row has no token counts."""
+        row: JsonObject
         if self.profile.supports("sessions.describe"):
             payload = await self._object("sessions.describe", {"key": session_key})
-            row = payload.get("session")
-            return row if isinstance(row, dict) else {}
-        found = (await self.sessions_list(limit=500)).get(session_key)
-        return found.raw if found is not None else {}
+            described = payload.get("session")
+            row = described if isinstance(described, dict) else {}
+        else:
+            found = (await self.sessions_list(limit=500)).get(session_key)
+            row = found.raw if found is not None else {}
+        if not any(isinstance(row.get(k), int) for k in ("inputTokens", "outputTokens")):
+            return None
+        return SessionUsage(
+            input_tokens=_opt_int(row.get("inputTokens")),
+            output_tokens=_opt_int(row.get("outputTokens")),
+            total_tokens=_opt_int(row.get("totalTokens")),
+            cost_usd=_opt_float(row.get("estimatedCostUsd")),
+            source="session row",
+        )
 
 
 def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
@@ -734,6 +765,16 @@ def _run_result(run_id: str, frame: ResponseFrame) -> AgentRunResult:
     status = str(payload.get("status") or ("error" if error else "ok"))
     summary = _opt_str(payload.get("summary")) or (error.message if error else None)
     return AgentRunResult(run_id, status, summary, payload, error)
+
+
+def _heartbeat(item: JsonObject) -> AgentHeartbeat:
+    beat = item.get("heartbeat")
+    beat = beat if isinstance(beat, dict) else {}
+    return AgentHeartbeat(
+        agent_id=str(item["agentId"]),
+        enabled=bool(beat.get("enabled")),
+        every=_opt_str(beat.get("every")),
+    )
 
 
 def _agent(item: JsonObject) -> GatewayAgent:

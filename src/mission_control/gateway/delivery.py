@@ -146,7 +146,6 @@ async def deliver_message(
         sent = await client.chat_send(
             session_key, message, idempotency_key=idempotency_key, deliver=deliver
         )
-        run_id = sent.get("runId")
-        return run_id if isinstance(run_id, str) else None
+        return sent.run_id
 
     return await retry_gateway(source, attempt, budget_s=budget_s)
